@@ -1,0 +1,1 @@
+"""Persistence layer: the engine, the models and the queries."""

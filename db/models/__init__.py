@@ -1,0 +1,36 @@
+"""All tables of the shop; importing this package registers them on Base.metadata."""
+
+from db.models.api_clients import ApiClient
+from db.models.base import Base
+from db.models.contact_forms import ContactForm
+from db.models.customers import Customer, CustomerAddress
+from db.models.directories import (
+    Category,
+    Color,
+    DeliveryType,
+    Material,
+    ProductsCare,
+    Size,
+    Status,
+    Structure,
+)
+from db.models.events import ActivityEvent
+from db.models.favorites import Favorite
+from db.models.goods import Good, goods_materials
+from db.models.images import Image
+from db.models.orders import IdempotencyKey, Order, OrderLine, StatusChange
+from db.models.outbox import OutboxMessage
+from db.models.payments import PaymentAttempt, PaymentCallback
+from db.models.social_accounts import SocialAccount
+from db.models.staff_users import StaffUser
+from db.models.system import AppLock, CatalogState
+from db.models.telegram_users import TelegramUser
+from db.models.variations import Variation
+
+__all__ = [
+    "ActivityEvent", "ApiClient", "AppLock", "Base", "CatalogState", "Category", "Color",
+    "ContactForm", "Customer", "CustomerAddress", "DeliveryType", "Favorite", "Good",
+    "IdempotencyKey", "Image", "Material", "Order", "OrderLine", "OutboxMessage",
+    "PaymentAttempt", "PaymentCallback", "ProductsCare", "Size", "SocialAccount", "StaffUser",
+    "Status", "StatusChange", "Structure", "TelegramUser", "Variation", "goods_materials",
+]
