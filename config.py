@@ -1,4 +1,4 @@
-"""Service settings: read once from the environment (and an optional .env), validated at start-up."""
+"""Service settings: read once from the environment (and an optional .env), checked at start."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import dataclasses
 import os
 import re
 import secrets
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -217,8 +218,17 @@ class Settings:
 
 
 SECRET_SETTINGS = frozenset(
-    {"JWT_SECRET", "SMTP_PASSWORD", "SBER_PASSWORD", "SBER_TOKEN", "SBER_CALLBACK_SECRET",
-     "TELEGRAM_TOKEN", "TELEGRAM_BOT_SECRET", "METRICS_TOKEN", "ONEC_PASSWORD"}
+    {
+        "JWT_SECRET",
+        "SMTP_PASSWORD",
+        "SBER_PASSWORD",
+        "SBER_TOKEN",
+        "SBER_CALLBACK_SECRET",
+        "TELEGRAM_TOKEN",
+        "TELEGRAM_BOT_SECRET",
+        "METRICS_TOKEN",
+        "ONEC_PASSWORD",
+    }
 )
 
 
@@ -257,6 +267,10 @@ def _checked(settings: Settings) -> Settings:
                 "JWT_SECRET: required in production (or set APP_ENV=development for a random one)"
             )
         settings = settings.replace(JWT_SECRET=secrets.token_urlsafe(48))
+        print(
+            "warning: JWT_SECRET is not set; tokens use a random secret of this run",
+            file=sys.stderr,
+        )
         os.environ["JWT_SECRET"] = settings.JWT_SECRET
     elif len(settings.JWT_SECRET) < 16:
         raise SettingsError("JWT_SECRET: must be at least 16 characters")

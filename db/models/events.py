@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import BigId, Base, JsonData, created_at_column
+from db.models.base import Base, BigId, JsonData, created_at_column
 
 
 class ActivityEvent(Base):
@@ -20,8 +20,6 @@ class ActivityEvent(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     type: Mapped[str] = mapped_column(String(64))
-    customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE")
-    )
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     data: Mapped[dict | None] = mapped_column(JsonData)
     created_at: Mapped[datetime] = created_at_column()

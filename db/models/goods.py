@@ -14,8 +14,9 @@ goods_materials = Table(
     "goods_materials",
     Base.metadata,
     Column("good_id", ForeignKey("goods.id", ondelete="CASCADE"), primary_key=True),
-    Column("material_id", ForeignKey("materials.id", ondelete="CASCADE"), primary_key=True,
-           index=True),
+    Column(
+        "material_id", ForeignKey("materials.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
 )
 
 

@@ -23,9 +23,7 @@ RESERVATION_STATES = ("active", "released", "consumed")
 class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint(
-            "reservation IN ('active', 'released', 'consumed')", name="reservation"
-        ),
+        CheckConstraint("reservation IN ('active', 'released', 'consumed')", name="reservation"),
         CheckConstraint("delivery_cost >= 0", name="delivery_cost_not_negative"),
         Index("ix_orders_created_at_id", "created_at", "id"),
     )

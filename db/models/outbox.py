@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import BigId, Base, JsonData, UTCDateTime, created_at_column, utcnow
+from db.models.base import Base, BigId, JsonData, UTCDateTime, created_at_column, utcnow
 
 OUTBOX_KINDS = ("telegram", "email", "event", "payment_confirm")
 OUTBOX_STATES = ("pending", "sent", "failed")

@@ -1,0 +1,47 @@
+# Vinterr shop backend. `make run` serves on the embedded SQLite default; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export APP_ENV ?= development
+
+.PHONY: run test test-sqlite test-postgresql lint format migrate bench venv clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+migrate: $(STAMP)
+	$(PY) main.py migrate
+
+run: $(STAMP) migrate
+	$(PY) main.py serve
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# The suite runs on SQLite, and on PostgreSQL too when TEST_DATABASE_URL names a server.
+test: $(STAMP) lint
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgresql; \
+	else echo "TEST_DATABASE_URL is not set: PostgreSQL run skipped"; fi
+
+test-sqlite: $(STAMP)
+	TEST_DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgresql: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) var media .pytest_cache

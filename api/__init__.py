@@ -1,0 +1,1 @@
+"""Request and response shapes (marshmallow schemas), one module per resource."""

@@ -1,0 +1,1 @@
+"""Framework-free building blocks: tokens, passwords, parsing, clients of outside services."""

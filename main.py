@@ -1,0 +1,168 @@
+"""Entry point: serve HTTP, migrate, create staff users and API clients, run background jobs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+
+from config import Settings, SettingsError, load_settings
+
+log = logging.getLogger("shop.main")
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {}
+PARSER_SETUP: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def command(name: str):
+    def decorator(function):
+        COMMANDS[name] = function
+        return function
+
+    return decorator
+
+
+def run_with_db(settings: Settings, job: Callable[..., Awaitable[int]]) -> int:
+    """Run `job(db)` on a fresh engine and dispose it afterwards."""
+    from db.engine import Database
+
+    async def runner() -> int:
+        db = Database(settings.DATABASE_URL, pool_size=2)
+        try:
+            return await job(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(runner())
+
+
+@command("serve")
+def serve(settings: Settings, args: argparse.Namespace) -> int:
+    from sanic import Sanic
+    from sanic.worker.loader import AppLoader
+
+    from db.migrate import upgrade
+    from transport.app import create_app_from_env
+
+    if settings.auto_migrate:
+        upgrade(settings.DATABASE_URL)
+    loader = AppLoader(factory=create_app_from_env)
+    app = loader.load()
+    app.prepare(
+        host=settings.HOST,
+        port=settings.PORT,
+        workers=settings.WORKERS,
+        single_process=settings.WORKERS == 1,
+        motd=False,
+    )
+    Sanic.serve(primary=app, app_loader=loader)
+    return 0
+
+
+@command("migrate")
+def migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from db.migrate import upgrade
+
+    upgrade(settings.DATABASE_URL)
+    print("database is up to date")
+    return 0
+
+
+@command("create-admin")
+def create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from services.staff_users import create_or_reset_admin
+
+    password = args.password or os.environ.get("ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    if not password or len(password.encode()) > 72:
+        print("error: the password must be 1 to 72 bytes", file=sys.stderr)
+        return 2
+
+    async def job(db) -> int:
+        async with db.begin() as session:
+            user, created = await create_or_reset_admin(
+                session,
+                settings.BCRYPT_ROUNDS,
+                args.login,
+                password,
+                args.first_name,
+                args.last_name,
+            )
+        print(f"staff user {user.login} (id {user.id}) {'created' if created else 'reset'}")
+        return 0
+
+    return run_with_db(settings, job)
+
+
+@command("create-api-client")
+def create_api_client(settings: Settings, args: argparse.Namespace) -> int:
+    from services.api_clients import create_api_client as create
+    from services.errors import DomainError
+
+    async def job(db) -> int:
+        try:
+            async with db.begin() as session:
+                client, api_key = await create(session, args.name, args.admin)
+        except DomainError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
+        print(f"API client {client.name} (id {client.id}) key: {api_key}")
+        return 0
+
+    return run_with_db(settings, job)
+
+
+@command("deactivate-api-client")
+def deactivate_api_client(settings: Settings, args: argparse.Namespace) -> int:
+    from services.api_clients import deactivate_api_client as deactivate
+    from services.errors import DomainError
+
+    async def job(db) -> int:
+        try:
+            async with db.begin() as session:
+                client = await deactivate(session, args.name)
+        except DomainError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
+        print(f"API client {client.name} deactivated")
+        return 0
+
+    return run_with_db(settings, job)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="main.py", description="Vinterr shop backend")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="serve HTTP (default)")
+    sub.add_parser("migrate", help="apply database migrations")
+    admin = sub.add_parser("create-admin", help="create or reset a staff user")
+    admin.add_argument("--login", required=True)
+    admin.add_argument("--password")
+    admin.add_argument("--first-name", default="Admin")
+    admin.add_argument("--last-name", default="")
+    client = sub.add_parser("create-api-client", help="create an API client and print its key")
+    client.add_argument("--name", required=True)
+    client.add_argument("--admin", action="store_true")
+    deactivate = sub.add_parser("deactivate-api-client", help="deactivate an API client")
+    deactivate.add_argument("--name", required=True)
+    for setup in PARSER_SETUP:
+        setup(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    name = args.command or "serve"
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    return COMMANDS[name](settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

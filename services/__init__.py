@@ -1,0 +1,1 @@
+"""Use cases: take a session and plain values, raise domain errors, never commit."""

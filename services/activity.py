@@ -1,0 +1,20 @@
+"""Activity events the backend records itself (logins, orders, favorites...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import ActivityEvent
+
+
+def record_activity(
+    session: AsyncSession,
+    event_type: str,
+    customer_id: int | None,
+    data: dict[str, Any] | None = None,
+) -> ActivityEvent:
+    event = ActivityEvent(type=event_type, customer_id=customer_id, data=data)
+    session.add(event)
+    return event

@@ -1,0 +1,103 @@
+"""Who is calling: token subjects looked up on every request, and the login use cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import ApiClient, Customer, StaffUser
+from helpers.passwords import verify_password
+from helpers.phones import normalize_phone
+from helpers.tokens import InvalidToken, TokenClaims, decode_token, hash_api_key, issue_token
+from services.errors import NotFound, PermissionDenied, Unauthorized
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "staff" | "customer" | "api_client"
+    id: int
+    is_admin: bool
+
+    @property
+    def is_staff_or_admin_client(self) -> bool:
+        return self.kind == "staff" or (self.kind == "api_client" and self.is_admin)
+
+
+async def load_principal(session: AsyncSession, secret: str, token: str) -> Principal:
+    """Decode a JWT and check its subject still exists and is allowed to act."""
+    try:
+        claims = decode_token(secret, token)
+    except InvalidToken:
+        raise Unauthorized() from None
+    return await _subject(session, claims)
+
+
+async def _subject(session: AsyncSession, claims: TokenClaims) -> Principal:
+    if claims.role == "admin":
+        user = await session.get(StaffUser, claims.subject_id)
+        if user is None or user.token_version != claims.version:
+            raise Unauthorized()
+        return Principal("staff", user.id, True)
+    if claims.role == "customer":
+        customer = await session.get(Customer, claims.subject_id)
+        if (
+            customer is None
+            or customer.status != "active"
+            or customer.token_version != claims.version
+        ):
+            raise Unauthorized()
+        return Principal("customer", customer.id, False)
+    client = await session.get(ApiClient, claims.subject_id)
+    if client is None:
+        raise Unauthorized()
+    if not client.is_active:
+        raise PermissionDenied("API client is inactive")
+    return Principal("api_client", client.id, client.is_admin)
+
+
+async def login_staff(session: AsyncSession, secret: str, ttl_min: int, login: str, password: str):
+    user = (await session.execute(select(StaffUser).where(StaffUser.login == login))).scalar()
+    if user is None:
+        raise NotFound("User not found")
+    if not await verify_password(password, user.password_hash):
+        raise Unauthorized("Wrong password")
+    token = issue_token(secret, "admin", user.id, ttl_min, user.token_version)
+    return {"user_id": user.id, "Authorization": token}
+
+
+async def find_customer_for_login(session: AsyncSession, login: str) -> Customer | None:
+    """Registered active customers with a password, by login, then email, then phone."""
+    email = login.lower()
+    phone = normalize_phone(login)
+    matches = [Customer.login == login, Customer.email == email]
+    if phone:
+        matches.append(Customer.phone_number == phone)
+    rows = (
+        await session.execute(
+            select(Customer).where(
+                Customer.is_registered.is_(True),
+                Customer.status == "active",
+                Customer.password_hash.is_not(None),
+                or_(*matches),
+            )
+        )
+    ).scalars()
+
+    def rank(customer: Customer) -> int:
+        return 0 if customer.login == login else 1 if customer.email == email else 2
+
+    return min(rows, key=rank, default=None)
+
+
+async def exchange_api_key(session: AsyncSession, secret: str, ttl_min: int, api_key: str):
+    client = (
+        await session.execute(select(ApiClient).where(ApiClient.key_hash == hash_api_key(api_key)))
+    ).scalar()
+    if client is None:
+        raise Unauthorized("Incorrect API key")
+    if not client.is_active:
+        raise PermissionDenied("API client is inactive")
+    token = issue_token(secret, "api_client", client.id, ttl_min, 0, client.is_admin)
+    return {"access_token": token, "token_type": "Bearer", "expires_in": ttl_min * 60}

@@ -1,0 +1,92 @@
+"""Domain errors raised by services; transport/errors.py alone maps them to HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base class: a message from the contract and optional extra keys for the error body."""
+
+    status = 400
+
+    def __init__(self, message: str, **extra: Any):
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class ValidationFailed(DomainError):
+    """Input that passed the schema but broke a rule tied to a field (400 with `fields`)."""
+
+    def __init__(self, fields: dict[str, list[str]], message: str = "Validation error"):
+        super().__init__(message)
+        self.fields = fields
+
+
+class RuleViolation(DomainError):
+    """A business rule refused the request (400 without `fields`)."""
+
+    status = 400
+
+
+class Unauthorized(DomainError):
+    status = 401
+
+    def __init__(self, message: str = "Unauthorized", **extra: Any):
+        super().__init__(message, **extra)
+
+
+class PermissionDenied(DomainError):
+    status = 403
+
+    def __init__(self, message: str = "Forbidden", **extra: Any):
+        super().__init__(message, **extra)
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    """Unique value taken, state conflict, price changed, already paid, still in use."""
+
+    status = 409
+
+
+class AlreadyExists(Conflict):
+    pass
+
+
+class TooLarge(DomainError):
+    status = 413
+
+
+class Unprocessable(DomainError):
+    """The two social-link rules of the contract (422 with `fields`)."""
+
+    status = 422
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.fields = {field: [message]}
+
+
+class TooManyRequests(DomainError):
+    status = 429
+
+    def __init__(self, retry_after: int):
+        super().__init__("Too many requests", retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class BadGateway(DomainError):
+    """The payment gateway or the legacy database is unreachable or answered nonsense."""
+
+    status = 502
+
+
+class ServiceUnavailable(DomainError):
+    """A dependency or a piece of configuration is missing."""
+
+    status = 503

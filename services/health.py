@@ -1,0 +1,71 @@
+"""Health checks of the database and the broker, and the gauges refreshed on scrape."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy import func, select, text
+
+from db.engine import Database
+from db.models import Customer, OutboxMessage
+from db.models.base import utcnow
+from helpers import metrics
+
+DB_CHECK_TIMEOUT_S = 2.0
+CUSTOMERS_GAUGE_TTL_S = 60.0
+_customers_refreshed_at = 0.0
+
+
+async def _ping(db: Database) -> None:
+    async with db.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+async def check(db: Database, settings, broker) -> dict:
+    try:
+        await asyncio.wait_for(_ping(db), DB_CHECK_TIMEOUT_S)
+        db_state = "ok"
+    except Exception:
+        db_state = "error"
+    if not settings.BROKER_URL:
+        broker_state = "disabled"
+    else:
+        broker_state = "ok" if broker is not None and await broker.is_healthy() else "error"
+    status = "healthy" if db_state == "ok" else "unhealthy"
+    return {"status": status, "checks": {"db": db_state, "broker": broker_state}}
+
+
+async def refresh_gauges(db: Database) -> None:
+    global _customers_refreshed_at
+    async with db.session() as session:
+        pending = dict(
+            (
+                await session.execute(
+                    select(OutboxMessage.kind, func.count())
+                    .where(OutboxMessage.state == "pending")
+                    .group_by(OutboxMessage.kind)
+                )
+            ).all()
+        )
+        oldest = await session.scalar(
+            select(func.min(OutboxMessage.created_at)).where(OutboxMessage.state == "pending")
+        )
+        for kind in metrics.OUTBOX_KINDS:
+            metrics.outbox_pending.labels(kind).set(pending.get(kind, 0))
+        age = 0.0
+        if oldest is not None:
+            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=utcnow().tzinfo)
+            age = max((utcnow() - oldest).total_seconds(), 0.0)
+        metrics.outbox_oldest_pending_age_seconds.set(age)
+        if time.monotonic() - _customers_refreshed_at < CUSTOMERS_GAUGE_TTL_S:
+            return
+        rows = await session.execute(
+            select(Customer.status, Customer.is_registered, func.count()).group_by(
+                Customer.status, Customer.is_registered
+            )
+        )
+        metrics.customers.clear()
+        for status, is_registered, count in rows:
+            metrics.customers.labels(status, str(bool(is_registered)).lower()).set(count)
+        _customers_refreshed_at = time.monotonic()

@@ -1,0 +1,99 @@
+"""Fixtures: one migrated database and one real HTTP server per run; tables emptied per test."""
+
+from __future__ import annotations
+
+import pytest
+
+from db.engine import Database
+from services.staff_users import create_or_reset_admin
+from tests.support import (
+    auth,
+    create_database,
+    drop_database,
+    is_postgresql,
+    make_settings,
+    staff_token,
+    start_server,
+    truncate_all,
+)
+
+
+def pytest_report_header(config):
+    return "database backend: " + ("postgresql" if is_postgresql() else "sqlite")
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory):
+    url = await create_database(str(tmp_path_factory.mktemp("db")))
+    yield url
+    await drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def media_root(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, media_root):
+    return make_settings(database_url, media_root)
+
+
+@pytest.fixture(scope="session")
+async def db(settings):
+    database = Database(settings.DATABASE_URL, pool_size=20)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+async def server(settings, db):
+    running = await start_server(settings, db)
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def client(server):
+    return server.client
+
+
+@pytest.fixture
+async def app(server):
+    return server.app
+
+
+@pytest.fixture
+async def make_server(settings, db):
+    """Start another server with some settings changed; stopped after the test."""
+    started = []
+
+    async def factory(**overrides):
+        running = await start_server(settings.replace(**overrides), db)
+        started.append(running)
+        return running
+
+    yield factory
+    for running in started:
+        await running.stop()
+
+
+@pytest.fixture(autouse=True)
+async def clean_tables(db, server):
+    yield
+    await truncate_all(db)
+    for limiter in server.app.ctx.limiters.values():
+        limiter.reset()
+
+
+@pytest.fixture
+async def admin(db):
+    """A staff user and its headers."""
+    async with db.begin() as session:
+        user, _ = await create_or_reset_admin(session, 4, "admin", "admin-pass", "Ada", "Admin")
+    return {"id": user.id, "headers": auth(staff_token(user.id))}
+
+
+@pytest.fixture
+def admin_headers(admin):
+    return admin["headers"]

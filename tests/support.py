@@ -1,0 +1,141 @@
+"""Test support: databases created per run, in-process servers on 127.0.0.1, data helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from config import Settings, load_settings
+from db.engine import Database
+from db.migrate import upgrade
+from db.models import Base
+from helpers.tokens import issue_token
+
+JWT_SECRET = "test-secret-which-is-long-enough"
+_app_numbers = itertools.count(1)
+
+
+def backend_url() -> str | None:
+    """PostgreSQL server URL from TEST_DATABASE_URL, or None for SQLite."""
+    url = os.environ.get("TEST_DATABASE_URL", "").strip()
+    return url or None
+
+
+async def create_database(tmp_dir: str) -> str:
+    """A fresh, migrated database for this test run; returns its URL."""
+    server_url = backend_url()
+    if server_url is None:
+        url = f"sqlite+aiosqlite:///{tmp_dir}/shop-{uuid.uuid4().hex[:8]}.sqlite3"
+    else:
+        name = f"shop_test_{uuid.uuid4().hex[:12]}"
+        admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        await admin.dispose()
+        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    await asyncio.to_thread(upgrade, url)
+    return url
+
+
+async def drop_database(url: str) -> None:
+    server_url = backend_url()
+    if server_url is None:
+        return
+    name = make_url(url).database
+    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+def is_postgresql() -> bool:
+    return backend_url() is not None
+
+
+TABLES_TO_KEEP = {"alembic_version"}
+
+
+async def truncate_all(db: Database) -> None:
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in TABLES_TO_KEEP]
+    async with db.engine.begin() as connection:
+        if db.dialect == "postgresql":
+            names = ", ".join(f'"{name}"' for name in tables)
+            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            await connection.execute(text("PRAGMA defer_foreign_keys=ON"))
+            for name in reversed(tables):
+                await connection.execute(text(f'DELETE FROM "{name}"'))
+
+
+def make_settings(database_url: str, media_root: str, **overrides) -> Settings:
+    base = {
+        "APP_ENV": "development",
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": JWT_SECRET,
+        "RATE_LIMITS_ENABLED": "false",
+        "BCRYPT_ROUNDS": "4",
+        "MEDIA_ROOT": media_root,
+        "DISPATCHER_IN_SERVER": "false",
+        "LOG_LEVEL": "warning",
+        "SMTP_HOST": "",
+    }
+    return load_settings(env=base, **overrides)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningServer:
+    app: object
+    server: object
+    base_url: str
+    client: httpx.AsyncClient
+
+    async def stop(self) -> None:
+        await self.client.aclose()
+        await self.server.before_stop()
+        self.server.close()
+        await self.server.wait_closed()
+        await self.server.after_stop()
+
+
+async def start_server(settings: Settings, db: Database) -> RunningServer:
+    """Serve a new app over real HTTP on 127.0.0.1 inside the test's event loop."""
+    from transport.app import create_app
+
+    app = create_app(settings, db=db, name=f"test_app_{next(_app_numbers)}")
+    # Sanic rewrites its HTTP classes once per process; several apps in one process must not.
+    app.config.TOUCHUP = False
+    port = free_port()
+    server = await app.create_server(host="127.0.0.1", port=port, access_log=False)
+    await server.startup()
+    await server.before_start()
+    await server.after_start()
+    base_url = f"http://127.0.0.1:{port}"
+    client = httpx.AsyncClient(base_url=base_url, timeout=30)
+    return RunningServer(app, server, base_url, client)
+
+
+def staff_token(user_id: int, version: int = 0) -> str:
+    return issue_token(JWT_SECRET, "admin", user_id, 60, version)
+
+
+def customer_token(customer_id: int, version: int = 0) -> str:
+    return issue_token(JWT_SECRET, "customer", customer_id, 60, version)
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": token}

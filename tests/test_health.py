@@ -1,0 +1,101 @@
+"""Health, echo, request ids, CORS preflight, unknown routes and methods, metrics."""
+
+from __future__ import annotations
+
+
+async def test_hello(client):
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert response.json() == {"hello": "world"}
+    assert response.headers["content-type"].startswith("application/json")
+
+
+async def test_echo_merges_x_headers(client):
+    response = await client.post("/", json={"a": 1}, headers={"X-Shop": "vinterr"})
+    assert response.json() == {"a": 1, "x-shop": "vinterr"}
+
+
+async def test_echo_with_non_object_body_gives_headers_only(client):
+    response = await client.post("/", content=b"[1, 2]", headers={"X-One": "1"})
+    assert response.json() == {"x-one": "1"}
+    response = await client.post("/", content=b"{not json")
+    assert response.status_code == 200
+    assert response.json() == {}
+
+
+async def test_health_reports_database(client):
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "healthy",
+        "service": "vinterr-backend",
+        "checks": {"db": "ok", "broker": "disabled"},
+    }
+
+
+async def test_health_with_database_down_is_503(settings, make_server):
+    from db.engine import Database
+
+    broken = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    from tests.support import start_server
+
+    running = await start_server(settings, broken)
+    try:
+        response = await running.client.get("/health")
+    finally:
+        await running.stop()
+        await broken.dispose()
+    assert response.status_code == 503
+    assert response.json()["status"] == "unhealthy"
+    assert response.json()["checks"]["db"] == "error"
+
+
+async def test_trailing_slash_is_accepted(client):
+    assert (await client.get("/health/")).status_code == 200
+
+
+async def test_unknown_route_and_method(client):
+    response = await client.get("/no/such/route")
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not found", "error_code": 404}
+    response = await client.delete("/health")
+    assert response.status_code == 405
+    assert response.json() == {"message": "Method not allowed", "error_code": 405}
+
+
+async def test_request_id_is_echoed_or_generated(client):
+    response = await client.get("/", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"
+    response = await client.get("/", headers={"X-Request-ID": "bad id with spaces"})
+    assert response.headers["x-request-id"] != "bad id with spaces"
+    assert len(response.headers["x-request-id"]) == 36
+
+
+async def test_options_preflight_without_token(client, make_server):
+    response = await client.options("/health")
+    assert response.status_code == 204
+    assert "GET" in response.headers["allow"]
+    assert "access-control-allow-origin" not in response.headers
+    running = await make_server(CORS_ORIGINS=("https://vinterr-plus.ru",))
+    response = await running.client.options(
+        "/health", headers={"Origin": "https://vinterr-plus.ru"}
+    )
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == "https://vinterr-plus.ru"
+    assert "Idempotency-Key" in response.headers["access-control-allow-headers"]
+    response = await running.client.get("/", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_metrics_exposes_contract_names(client, make_server):
+    await client.get("/")
+    text = (await client.get("/metrics")).text
+    assert "http_requests_total" in text
+    assert "http_request_duration_seconds_bucket" in text
+    assert "outbox_pending" in text
+    running = await make_server(METRICS_TOKEN="scrape-token")
+    assert (await running.client.get("/metrics")).status_code == 401
+    response = await running.client.get(
+        "/metrics", headers={"Authorization": "Bearer scrape-token"}
+    )
+    assert response.status_code == 200

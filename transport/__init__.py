@@ -1,0 +1,1 @@
+"""HTTP transport (Sanic): routes, guards, middleware and the one error-to-HTTP mapping."""

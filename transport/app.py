@@ -1,0 +1,97 @@
+"""Application factory: builds the Sanic app from settings, with an optional injected database."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from collections import defaultdict
+
+from sanic import Blueprint, Request, Sanic
+from sanic.response import empty
+
+from config import Settings, load_settings
+from db.engine import Database
+from helpers.logs import log_config
+from transport import endpoints
+from transport.errors import ShopErrorHandler
+from transport.limits import build_limiters
+from transport.middleware import finish_request, start_request
+from transport.routing import ROUTES
+
+log = logging.getLogger("shop.app")
+MIB = 1024 * 1024
+
+
+def create_app(settings: Settings, db: Database | None = None, name: str = "vinterr") -> Sanic:
+    """A new app; with `db` given, the listeners use it and never create or dispose an engine."""
+    app = Sanic(name, strict_slashes=False, log_config=log_config(settings.LOG_LEVEL))
+    app.config.ACCESS_LOG = False
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.REQUEST_MAX_SIZE = max(settings.UPLOAD_MAX_BYTES, settings.IMAGE_MAX_BYTES) + MIB
+    # The legacy import may run for minutes (contract: 15 min response timeout).
+    app.config.RESPONSE_TIMEOUT = 900
+    app.config.PROXIES_COUNT = settings.PROXIES_COUNT
+    if settings.REAL_IP_HEADER:
+        app.config.REAL_IP_HEADER = settings.REAL_IP_HEADER
+    app.ctx.settings = settings
+    app.ctx.db = db
+    app.ctx.owns_db = db is None
+    app.ctx.limiters = build_limiters(settings)
+    app.ctx.alerts = None
+    app.error_handler = ShopErrorHandler()
+    app.register_middleware(start_request, "request")
+    app.register_middleware(finish_request, "response")
+    _register_routes(app, settings)
+    app.register_listener(_open_resources, "before_server_start")
+    app.register_listener(_close_resources, "after_server_stop")
+    return app
+
+
+def create_app_from_env() -> Sanic:
+    """Factory used by the server's worker processes."""
+    return create_app(load_settings())
+
+
+def _import_endpoint_modules() -> None:
+    for module in pkgutil.iter_modules(endpoints.__path__):
+        importlib.import_module(f"{endpoints.__name__}.{module.name}")
+
+
+def _register_routes(app: Sanic, settings: Settings) -> None:
+    _import_endpoint_modules()
+    by_module = defaultdict(list)
+    methods_by_path: dict[str, set[str]] = defaultdict(set)
+    for spec in ROUTES:
+        if spec.module == "docs" and not settings.ENABLE_API_DOCS:
+            continue
+        by_module[spec.module].append(spec)
+        methods_by_path[spec.path].update(spec.methods)
+    for module, specs in sorted(by_module.items()):
+        blueprint = Blueprint(module)
+        for spec in specs:
+            blueprint.add_route(spec.handler, spec.path, methods=list(spec.methods), name=spec.name)
+        app.blueprint(blueprint)
+    for index, (path, methods) in enumerate(sorted(methods_by_path.items())):
+        app.add_route(_options_handler(methods), path, methods=["OPTIONS"], name=f"options_{index}")
+
+
+def _options_handler(methods: set[str]):
+    allow = ", ".join(sorted(methods | {"OPTIONS"}))
+
+    async def options(request: Request, **_params):
+        return empty(status=204, headers={"Allow": allow})
+
+    return options
+
+
+async def _open_resources(app: Sanic) -> None:
+    if app.ctx.db is None:
+        settings = app.ctx.settings
+        app.ctx.db = Database(settings.DATABASE_URL, pool_size=settings.DB_POOL_SIZE)
+
+
+async def _close_resources(app: Sanic) -> None:
+    if app.ctx.owns_db and app.ctx.db is not None:
+        await app.ctx.db.dispose()
+        app.ctx.db = None

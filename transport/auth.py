@@ -1,0 +1,83 @@
+"""Auth guards: parse the Authorization header and check the caller kinds a route allows."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from sanic import Request
+
+from services.auth import Principal, load_principal
+from services.errors import PermissionDenied, Unauthorized
+
+_PREFIXES = ("bearer ", "token ")
+
+
+def bearer_token(request: Request) -> str | None:
+    """The raw token, `Bearer <t>` or `Token <t>`; empty, `null` and `undefined` mean none."""
+    value = (request.headers.get("authorization") or "").strip()
+    lowered = value.lower()
+    for prefix in _PREFIXES:
+        if lowered.startswith(prefix):
+            value = value[len(prefix) :].strip()
+            break
+    if value.lower() in {"", "null", "undefined"}:
+        return None
+    return value
+
+
+async def current_principal(request: Request) -> Principal | None:
+    token = bearer_token(request)
+    if token is None:
+        return None
+    app = request.app
+    async with app.ctx.db.session() as session:
+        return await load_principal(session, app.ctx.settings.JWT_SECRET, token)
+
+
+async def authorize(request: Request, auth: tuple[str, ...], params: dict[str, Any]) -> None:
+    request.ctx.principal = None
+    if not auth or "checksum" in auth:
+        return
+    if "tg" in auth:
+        _check_bot_secret(request)
+        return
+    if "opt-customer" in auth:
+        await _optional_customer(request)
+        return
+    principal = await current_principal(request)
+    if principal is None:
+        raise Unauthorized()
+    request.ctx.principal = principal
+    if not is_allowed(principal, auth, params):
+        raise PermissionDenied()
+
+
+def is_allowed(principal: Principal, auth: tuple[str, ...], params: dict[str, Any]) -> bool:
+    if "admin" in auth and principal.is_staff_or_admin_client:
+        return True
+    if "api" in auth and principal.kind == "api_client":
+        return True
+    return (
+        "self" in auth
+        and principal.kind == "customer"
+        and params.get("customer_id") == principal.id
+    )
+
+
+async def _optional_customer(request: Request) -> None:
+    try:
+        principal = await current_principal(request)
+    except (Unauthorized, PermissionDenied):
+        return
+    if principal is not None and principal.kind == "customer":
+        request.ctx.principal = principal
+
+
+def _check_bot_secret(request: Request) -> None:
+    secret = request.app.ctx.settings.TELEGRAM_BOT_SECRET
+    value = (request.headers.get("authorization") or "").strip()
+    if value.lower().startswith("bearer "):
+        value = value[7:].strip()
+    if not secret or not hmac.compare_digest(value.encode(), secret.encode()):
+        raise Unauthorized()

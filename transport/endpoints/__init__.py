@@ -1,0 +1,1 @@
+"""One module per resource; every module here is registered as a Blueprint by the app factory."""

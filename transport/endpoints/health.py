@@ -1,0 +1,51 @@
+"""Liveness routes: `GET|POST /` (compatibility), `GET /health` and `GET /metrics`."""
+
+from __future__ import annotations
+
+import hmac
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sanic import Request
+from sanic.response import raw
+
+from api.health import HealthSchema
+from helpers.metrics import REGISTRY
+from services import health
+from services.errors import Unauthorized
+from transport.http import InvalidJSON, json_body, reply
+from transport.routing import PUBLIC, route
+
+
+@route("/", "GET", auth=PUBLIC, summary="Hello world")
+async def hello(request: Request):
+    return reply({"hello": "world"})
+
+
+@route("/", "POST", auth=PUBLIC, summary="Echo the body merged with the X- headers")
+async def echo(request: Request):
+    try:
+        body = json_body(request)
+    except InvalidJSON:
+        body = None
+    merged = dict(body) if isinstance(body, dict) else {}
+    merged.update({k.lower(): v for k, v in request.headers.items() if k.lower().startswith("x-")})
+    return reply(merged)
+
+
+@route("/health", "GET", auth=PUBLIC, response=HealthSchema, errors=(503,), summary="Health")
+async def health_check(request: Request):
+    app = request.app
+    report = await health.check(app.ctx.db, app.ctx.settings, getattr(app.ctx, "broker", None))
+    body = {"service": app.ctx.settings.SERVICE_NAME, **report}
+    return reply(body, status=200 if report["status"] == "healthy" else 503)
+
+
+@route("/metrics", "GET", auth=PUBLIC, errors=(401,), summary="Prometheus metrics")
+async def metrics(request: Request):
+    token = request.app.ctx.settings.METRICS_TOKEN
+    if token:
+        header = request.headers.get("authorization", "")
+        if not hmac.compare_digest(header.encode(), f"Bearer {token}".encode()):
+            raise Unauthorized()
+    await health.refresh_gauges(request.app.ctx.db)
+    return raw(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

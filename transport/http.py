@@ -1,0 +1,71 @@
+"""Small request/response helpers shared by every endpoint module."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marshmallow import Schema, fields
+from sanic import Request
+from sanic.response import HTTPResponse, empty
+from sanic.response import json as json_response
+
+from api.base import load
+from services.errors import DomainError
+
+
+class InvalidJSON(DomainError):
+    def __init__(self):
+        super().__init__("Invalid JSON body")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_body(request: Request) -> Any:
+    """The parsed JSON body, None when there is none; malformed JSON -> 400 Invalid JSON body."""
+    if not request.body:
+        return None
+    try:
+        return json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidJSON() from None
+
+
+def load_body(request: Request, schema: Schema, partial: bool = False) -> dict:
+    return load(schema, json_body(request), partial=partial)
+
+
+def query_dict(request: Request, schema: Schema) -> dict[str, Any]:
+    """Query args as a dict: list fields get every value, others the first one."""
+    data: dict[str, Any] = {}
+    for key, values in request.args.items():
+        field = schema.fields.get(key)
+        data[key] = values if isinstance(field, fields.List) else values[0]
+    return data
+
+
+def load_query(request: Request, schema: Schema) -> dict:
+    return schema.load(query_dict(request, schema))
+
+
+def transaction(request: Request):
+    """The request's one transaction: committed when the block ends, rolled back on error."""
+    return request.app.ctx.db.begin()
+
+
+def reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HTTPResponse:
+    return json_response(data, status=status, headers=headers, dumps=dumps)
+
+
+def dump(schema: Schema, obj: Any, status: int = 200, **kwargs: Any) -> HTTPResponse:
+    return reply(schema.dump(obj), status=status, **kwargs)
+
+
+def no_content() -> HTTPResponse:
+    return empty(status=204)
+
+
+def principal(request: Request):
+    return request.ctx.principal

@@ -1,0 +1,63 @@
+"""Request id, CORS, metrics and access log middleware."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from sanic import Request
+from sanic.response import HTTPResponse
+
+from helpers import metrics
+from helpers.logs import request_id_var
+
+log = logging.getLogger("shop.access")
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-ID"
+EXPOSED_HEADERS = "X-Total-Count, X-Request-ID, Retry-After"
+
+
+async def start_request(request: Request) -> None:
+    incoming = request.headers.get("x-request-id", "")
+    request.ctx.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+    request.ctx.started = time.perf_counter()
+    request_id_var.set(request.ctx.request_id)
+
+
+async def finish_request(request: Request, response: HTTPResponse) -> None:
+    request_id = getattr(request.ctx, "request_id", None)
+    if request_id is None:
+        await start_request(request)
+        request_id = request.ctx.request_id
+    response.headers["X-Request-ID"] = request_id
+    _add_cors_headers(request, response)
+    route = "/" + request.route.path.lstrip("/") if request.route else "unmatched"
+    elapsed = time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())
+    metrics.http_requests_total.labels(request.method, route, str(response.status)).inc()
+    metrics.http_request_duration_seconds.labels(request.method, route).observe(elapsed)
+    log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "route": route,
+            "status": response.status,
+            "duration_ms": round(elapsed * 1000, 2),
+        },
+    )
+
+
+def _add_cors_headers(request: Request, response: HTTPResponse) -> None:
+    origin = request.headers.get("origin")
+    allowed = request.app.ctx.settings.CORS_ORIGINS
+    if not origin or not (origin in allowed or "*" in allowed):
+        return
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Vary"] = "Origin"
+    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = response.headers.get("Allow", "")
+        response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+        response.headers["Access-Control-Max-Age"] = "600"
