@@ -272,8 +272,8 @@ def _checked(settings: Settings) -> Settings:
             file=sys.stderr,
         )
         os.environ["JWT_SECRET"] = settings.JWT_SECRET
-    elif len(settings.JWT_SECRET) < 16:
-        raise SettingsError("JWT_SECRET: must be at least 16 characters")
+    elif len(settings.JWT_SECRET) < 32:
+        raise SettingsError("JWT_SECRET: must be at least 32 characters")
     if not settings.is_development and not settings.allowed_return_hosts:
         raise SettingsError("PAYMENT_ALLOWED_RETURN_HOSTS: required in production")
     if not 1 <= settings.IMAGE_WEBP_QUALITY <= 100:
