@@ -112,11 +112,16 @@ class RunningServer:
         await self.server.after_stop()
 
 
-async def start_server(settings: Settings, db: Database) -> RunningServer:
-    """Serve a new app over real HTTP on 127.0.0.1 inside the test's event loop."""
+async def start_server(settings: Settings, db: Database, prepare=None) -> RunningServer:
+    """Serve a new app over real HTTP on 127.0.0.1 inside the test's event loop.
+
+    `prepare(app)` may add routes before the server starts (routes freeze at start-up).
+    """
     from transport.app import create_app
 
     app = create_app(settings, db=db, name=f"test_app_{next(_app_numbers)}")
+    if prepare is not None:
+        prepare(app)
     # Sanic rewrites its HTTP classes once per process; several apps in one process must not.
     app.config.TOUCHUP = False
     port = free_port()
