@@ -62,3 +62,16 @@ def test_migrate_create_admin_and_api_clients(tmp_path):
     assert twice.returncode == 1
     assert run_cli("deactivate-api-client", "--name", "onec", env=env).returncode == 0
     assert run_cli("deactivate-api-client", "--name", "nobody", env=env).returncode == 1
+
+
+def test_env_example_lists_every_setting():
+    import dataclasses
+
+    from config import Settings
+
+    listed = {
+        line.split("=", 1)[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    assert {field.name for field in dataclasses.fields(Settings)} <= listed
