@@ -38,12 +38,19 @@ class Str(fields.String):
         return text
 
 
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 class Int(fields.Integer):
-    """An integer: JSON integers, integer strings and floats without a fraction; never booleans."""
+    """An integer: JSON integers, integer strings and floats without a fraction; never booleans.
+
+    Bounded to 32 bits unless told otherwise, like the integer columns it is stored in.
+    """
 
     default_error_messages = {"invalid": "Not a valid integer."}
 
-    def __init__(self, *, minimum: int | None = None, maximum: int | None = None, **kwargs):
+    def __init__(self, *, minimum: int = INT32_MIN, maximum: int = INT32_MAX, **kwargs):
         super().__init__(**kwargs)
         self.minimum = minimum
         self.maximum = maximum
@@ -52,9 +59,9 @@ class Int(fields.Integer):
         number = self.parse(value)
         if number is None:
             raise self.make_error("invalid")
-        if self.minimum is not None and number < self.minimum:
+        if number < self.minimum:
             raise ValidationError(f"Must be at least {self.minimum}.")
-        if self.maximum is not None and number > self.maximum:
+        if number > self.maximum:
             raise ValidationError(f"Must be at most {self.maximum}.")
         return number
 

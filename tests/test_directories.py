@@ -235,3 +235,15 @@ async def test_unknown_ids_are_404(client, admin_headers):
         assert response.json()["message"] == f"{LABELS[kind]} not found"
         response = await client.delete(f"/{kind}/4242", headers=admin_headers)
         assert response.status_code == 404
+
+
+async def test_ids_beyond_the_id_range_are_404(client, admin_headers):
+    for path in ("/sizes/2147483648", "/sizes/99999999999999999999", "/sizes/0"):
+        response = await client.get(path, headers=admin_headers)
+        assert response.status_code == 404, path
+        assert response.json()["message"] == "Size not found"
+    body = await client.post(
+        "/categories", json={"name": "X", "parent_id": 2**40}, headers=admin_headers
+    )
+    assert body.status_code == 400
+    assert "parent_id" in body.json()["fields"]

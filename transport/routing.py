@@ -11,7 +11,7 @@ from marshmallow import Schema
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from services.errors import TooLarge
+from services.errors import NotFound, TooLarge
 
 JSON_BODY_LIMIT = 1024 * 1024
 
@@ -25,6 +25,11 @@ TELEGRAM_BOT = ("tg",)
 CHECKSUM = ("checksum",)
 
 Handler = Callable[..., Awaitable[HTTPResponse]]
+
+MAX_ID = 2**31 - 1
+# Path ids that are not 32-bit row ids (Telegram chat ids are 64-bit and may be negative).
+WIDE_ID_PARAMS = frozenset({"telegram_user_id"})
+NOT_FOUND_NAMES = {"account_id": "Social account", "img_path": "Image"}
 
 
 @dataclass
@@ -71,6 +76,7 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
             from transport.auth import authorize
 
             request.ctx.route_spec = spec
+            _check_path_ids(params)
             if spec.body_limit is not None and len(request.body or b"") > spec.body_limit:
                 raise TooLarge("Request body too large")
             await authorize(request, spec.auth, params)
@@ -81,3 +87,16 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
         return guarded
 
     return decorator
+
+
+def _check_path_ids(params: dict[str, Any]) -> None:
+    """An id outside the range of the id columns cannot exist: 404 before any query."""
+    for name, value in params.items():
+        if not isinstance(value, int) or name in WIDE_ID_PARAMS:
+            continue
+        if not 0 < value <= MAX_ID:
+            raise NotFound(f"{not_found_name(name)} not found")
+
+
+def not_found_name(param: str) -> str:
+    return NOT_FOUND_NAMES.get(param) or param.removesuffix("_id").replace("_", " ").capitalize()
