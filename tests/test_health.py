@@ -99,3 +99,20 @@ async def test_metrics_exposes_contract_names(client, make_server):
         "/metrics", headers={"Authorization": "Bearer scrape-token"}
     )
     assert response.status_code == 200
+
+
+async def test_error_responses_carry_request_id(client):
+    for response in (
+        await client.get("/nope"),
+        await client.delete("/health"),
+        await client.post("/sizes", json={}),
+    ):
+        assert len(response.headers["x-request-id"]) == 36
+        assert response.headers["content-type"].startswith("application/json")
+
+
+async def test_oversized_json_body_is_413(client, admin_headers):
+    body = b'{"name": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    response = await client.post("/sizes", content=body, headers=admin_headers)
+    assert response.status_code == 413
+    assert response.json() == {"message": "Request body too large", "error_code": 413}
