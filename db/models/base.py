@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, func
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -59,3 +59,14 @@ def updated_at_column() -> Mapped[datetime]:
     return mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now(), nullable=False
     )
+
+
+class DeliveryAddressColumns:
+    """The delivery address as the storefront sends it (orders and saved customer addresses)."""
+
+    city: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    street: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    house_number: Mapped[str | None] = mapped_column(String(20))
+    apartment: Mapped[str | None] = mapped_column(String(20))
+    other_info: Mapped[str | None] = mapped_column(String(1000))
+    delivery_address: Mapped[str] = mapped_column(String(1000), default="", server_default="")

@@ -19,7 +19,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, UTCDateTime, created_at_column, updated_at_column
+from db.models.base import (
+    Base,
+    DeliveryAddressColumns,
+    UTCDateTime,
+    created_at_column,
+    updated_at_column,
+)
 
 CUSTOMER_STATUSES = ("active", "deleted")
 CUSTOMER_SOURCES = ("site", "guest_order", "register", "legacy_import")
@@ -75,17 +81,11 @@ class Customer(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class CustomerAddress(Base):
+class CustomerAddress(DeliveryAddressColumns, Base):
     __tablename__ = "customer_addresses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
-    city: Mapped[str] = mapped_column(String(255), default="", server_default="")
-    street: Mapped[str] = mapped_column(String(255), default="", server_default="")
-    house_number: Mapped[str | None] = mapped_column(String(20))
-    apartment: Mapped[str | None] = mapped_column(String(20))
-    other_info: Mapped[str | None] = mapped_column(String(1000))
-    delivery_address: Mapped[str] = mapped_column(String(1000), default="", server_default="")
     created_at: Mapped[datetime] = created_at_column()

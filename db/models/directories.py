@@ -8,63 +8,49 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.models.base import Base
 
 
-class Material(Base):
+class NamedItem:
+    """A directory row: an id and a unique name."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class Material(NamedItem, Base):
     __tablename__ = "materials"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
 
-
-class Category(Base):
+class Category(NamedItem, Base):
     __tablename__ = "categories"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("categories.id", ondelete="RESTRICT"), index=True
     )
     one_c_id: Mapped[str | None] = mapped_column(String(255), unique=True)
 
 
-class Structure(Base):
+class Structure(NamedItem, Base):
     __tablename__ = "structures"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
 
-
-class ProductsCare(Base):
+class ProductsCare(NamedItem, Base):
     __tablename__ = "products_care"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
 
-
-class Size(Base):
+class Size(NamedItem, Base):
     __tablename__ = "sizes"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
 
-
-class Color(Base):
+class Color(NamedItem, Base):
     __tablename__ = "colors"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
     code: Mapped[str] = mapped_column(String(50))
 
 
-class Status(Base):
+class Status(NamedItem, Base):
     __tablename__ = "statuses"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
 
-
-class DeliveryType(Base):
+class DeliveryType(NamedItem, Base):
     __tablename__ = "delivery_types"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
     cost: Mapped[int | None] = mapped_column(Integer)

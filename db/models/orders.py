@@ -15,12 +15,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, JsonData, UTCDateTime, created_at_column, updated_at_column
+from db.models.base import (
+    Base,
+    DeliveryAddressColumns,
+    JsonData,
+    UTCDateTime,
+    created_at_column,
+    updated_at_column,
+)
 
 RESERVATION_STATES = ("active", "released", "consumed")
 
 
-class Order(Base):
+class Order(DeliveryAddressColumns, Base):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint("reservation IN ('active', 'released', 'consumed')", name="reservation"),
@@ -46,12 +53,6 @@ class Order(Base):
         Boolean, default=False, server_default=false()
     )
     total_sum: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    city: Mapped[str] = mapped_column(String(255), default="", server_default="")
-    street: Mapped[str] = mapped_column(String(255), default="", server_default="")
-    house_number: Mapped[str | None] = mapped_column(String(20))
-    apartment: Mapped[str | None] = mapped_column(String(20))
-    other_info: Mapped[str | None] = mapped_column(String(1000))
-    delivery_address: Mapped[str] = mapped_column(String(1000), default="", server_default="")
     is_cash_payment: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     contact_first_name: Mapped[str] = mapped_column(String(255))
     contact_second_name: Mapped[str] = mapped_column(String(255))
