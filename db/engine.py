@@ -46,6 +46,10 @@ def create_engine(url: str, pool_size: int = 10, echo: bool = False) -> AsyncEng
     )
 
 
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def _sqlite_engine(url: str, echo: bool) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:":
@@ -56,6 +60,8 @@ def _sqlite_engine(url: str, echo: bool) -> AsyncEngine:
     def _on_connect(dbapi_connection, _record):
         # The driver's implicit transactions are replaced by explicit ones below.
         dbapi_connection.isolation_level = None
+        # SQLite's own lower() folds ASCII only; names and emails here are often Cyrillic.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
