@@ -22,6 +22,7 @@ from db.models import (
     Variation,
 )
 from helpers.transliteration import latin_to_cyrillic
+from services.catalog import bump_catalog_version
 from services.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
 
 UNSET = object()
@@ -108,6 +109,7 @@ async def update_item(session: AsyncSession, kind: str, item_id: int, data: dict
     for key, value in data.items():
         setattr(item, key, value)
     await session.flush()
+    await bump_catalog_version(session)
     return item
 
 

@@ -13,6 +13,7 @@ from sanic.response import empty
 from config import Settings, load_settings
 from db.engine import Database
 from helpers.logs import log_config
+from services.catalog import CatalogCache
 from transport import endpoints
 from transport.errors import ShopErrorHandler
 from transport.limits import build_limiters
@@ -39,6 +40,7 @@ def create_app(settings: Settings, db: Database | None = None, name: str = "vint
     app.ctx.owns_db = db is None
     app.ctx.limiters = build_limiters(settings)
     app.ctx.alerts = None
+    app.ctx.catalog_cache = CatalogCache()
     app.error_handler = ShopErrorHandler()
     app.register_middleware(start_request, "request")
     app.register_middleware(finish_request, "response")

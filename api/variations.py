@@ -1,0 +1,108 @@
+"""Shapes of variations: the plain object, the full one with color, size and images."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from api.base import CreateSchema, RequestSchema
+from api.fields import Bool, Int, Money, Str
+
+
+def available(variation) -> int:
+    return max(variation.stock - variation.reserved, 0)
+
+
+class ImageSchema(Schema):
+    id = fields.Integer()
+    url = fields.String()
+    model_info = fields.String(allow_none=True)
+
+
+class ColorSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    code = fields.String()
+
+
+class SizeSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class VariationSchema(Schema):
+    id = fields.Integer()
+    good_id = fields.Integer()
+    name = fields.String()
+    color_id = fields.Integer()
+    size_id = fields.Integer()
+    price = fields.Integer()
+    discounted_price = fields.Integer(allow_none=True)
+    variation_1c_id = fields.String(allow_none=True)
+    amount = fields.Function(available)
+    barcode = fields.String(allow_none=True)
+    is_sale = fields.Boolean()
+    is_new = fields.Boolean()
+    stock = fields.Integer()
+    reserved = fields.Integer()
+
+
+class VariationFullSchema(VariationSchema):
+    color = fields.Nested(ColorSchema)
+    size = fields.Nested(SizeSchema)
+    size_name = fields.String()
+    images = fields.List(fields.Nested(ImageSchema))
+
+
+def variation_full(variation, color, size, images) -> dict:
+    """VariationFull as a plain dict (the catalogue builds thousands of these)."""
+    return {
+        "id": variation.id,
+        "good_id": variation.good_id,
+        "name": variation.name,
+        "color_id": variation.color_id,
+        "size_id": variation.size_id,
+        "price": variation.price,
+        "discounted_price": variation.discounted_price,
+        "variation_1c_id": variation.variation_1c_id,
+        "amount": available(variation),
+        "barcode": variation.barcode,
+        "is_sale": variation.is_sale,
+        "is_new": variation.is_new,
+        "stock": variation.stock,
+        "reserved": variation.reserved,
+        "color": {"id": color.id, "name": color.name, "code": color.code},
+        "size": {"id": size.id, "name": size.name},
+        "size_name": size.name,
+        "images": [{"id": i.id, "url": i.url, "model_info": i.model_info} for i in images],
+    }
+
+
+class VariationCreateSchema(CreateSchema):
+    good_id = Int(required=True, minimum=1)
+    color_id = Int(required=True, minimum=1)
+    size_id = Int(required=True, minimum=1)
+    name = Str(required=True, non_empty=True, max_length=255)
+    price = Money(required=True)
+    amount = Int(required=True, minimum=0)
+    discounted_price = Money(allow_none=True)
+    variation_1c_id = Str(max_length=255)
+    barcode = Str(max_length=255)
+    is_sale = Bool()
+    is_new = Bool()
+    is_default = Bool()
+
+
+class VariationUpdateSchema(RequestSchema):
+    good_id = Int(minimum=1)
+    color_id = Int(minimum=1)
+    size_id = Int(minimum=1)
+    name = Str(non_empty=True, max_length=255)
+    price = Money()
+    amount = Int(minimum=0)
+    stock = Int(minimum=0)
+    discounted_price = Money(allow_none=True)
+    variation_1c_id = Str(max_length=255, allow_none=True)
+    barcode = Str(max_length=255, allow_none=True)
+    is_sale = Bool()
+    is_new = Bool()
+    is_default = Bool()

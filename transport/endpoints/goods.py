@@ -1,0 +1,116 @@
+"""Goods routes and the storefront catalogue `GET /goods/all`."""
+
+from __future__ import annotations
+
+from sanic import Request
+from sanic.response import HTTPResponse, empty, raw
+
+from api.goods import (
+    CatalogQuerySchema,
+    GoodCreateSchema,
+    GoodDetailSchema,
+    GoodSchema,
+    GoodUpdateSchema,
+)
+from api.variations import VariationFullSchema
+from services import catalog, goods
+from transport.http import dump, load_body, load_query, no_content, reply, transaction
+from transport.routing import ADMIN, PUBLIC, route
+
+GOOD = "/goods/<good_id:int>"
+CATALOG_CACHE_CONTROL = "public, max-age=0, must-revalidate"
+
+
+@route(
+    "/goods",
+    "POST",
+    auth=ADMIN,
+    body=GoodCreateSchema,
+    response=GoodSchema,
+    status=201,
+    errors=(400, 401, 403, 409),
+    summary="Create a good",
+)
+async def create_good(request: Request):
+    data = load_body(request, GoodCreateSchema())
+    async with transaction(request) as session:
+        good = await goods.create_good(session, data)
+    request.app.ctx.catalog_cache.invalidate()
+    return dump(GoodSchema(), good, status=201)
+
+
+@route(
+    "/goods/all",
+    "GET",
+    auth=PUBLIC,
+    query=CatalogQuerySchema,
+    errors=(400,),
+    summary="Storefront catalogue (array; X-Total-Count with page)",
+)
+async def storefront(request: Request) -> HTTPResponse:
+    filters = load_query(request, CatalogQuerySchema())
+    if "page" not in filters:
+        filters.pop("count")
+    async with transaction(request) as session:
+        page = await catalog.storefront_page(session, request.app.ctx.catalog_cache, filters)
+    headers = {"ETag": page.etag, "Cache-Control": CATALOG_CACHE_CONTROL}
+    if "page" in filters:
+        headers["X-Total-Count"] = str(page.total)
+    if page.etag in request.headers.get("if-none-match", ""):
+        return empty(status=304, headers=headers)
+    return raw(page.body, content_type="application/json", headers=headers)
+
+
+@route(
+    GOOD,
+    "GET",
+    auth=ADMIN,
+    response=GoodDetailSchema,
+    errors=(401, 403, 404),
+    summary="Read a good with its variations",
+)
+async def read_good(request: Request, good_id: int):
+    async with transaction(request) as session:
+        details = await goods.good_details(session, good_id)
+    body = {**GoodSchema().dump(details.pop("good")), **details}
+    return reply(body)
+
+
+@route(
+    GOOD,
+    "PATCH",
+    auth=ADMIN,
+    body=GoodUpdateSchema,
+    response=GoodSchema,
+    errors=(400, 401, 403, 404, 409),
+    summary="Edit a good",
+)
+async def update_good(request: Request, good_id: int):
+    data = load_body(request, GoodUpdateSchema())
+    async with transaction(request) as session:
+        good = await goods.update_good(session, good_id, data)
+    request.app.ctx.catalog_cache.invalidate()
+    return dump(GoodSchema(), good)
+
+
+@route(GOOD, "DELETE", auth=ADMIN, status=204, errors=(401, 403, 404), summary="Soft-delete a good")
+async def delete_good(request: Request, good_id: int):
+    async with transaction(request) as session:
+        await goods.delete_good(session, good_id)
+    request.app.ctx.catalog_cache.invalidate()
+    return no_content()
+
+
+@route(
+    f"{GOOD}/variations",
+    "GET",
+    auth=PUBLIC,
+    response=VariationFullSchema,
+    many=True,
+    errors=(404,),
+    summary="Variations of a visible good",
+)
+async def good_variations(request: Request, good_id: int):
+    async with transaction(request) as session:
+        variations = await goods.public_variations(session, good_id)
+    return reply(variations)
