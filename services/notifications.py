@@ -1,0 +1,191 @@
+"""Notifications queued in the outbox: Telegram messages and emails, rendered at queue time."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from pathlib import Path
+from string import Template
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import ContactForm, DeliveryType, Order, OrderLine, Variation
+from services.outbox import queue_message
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TELEGRAM_LIMIT = 4096
+NAME_WIDTH = 40
+
+
+def escape(value) -> str:
+    return html.escape("" if value is None else str(value), quote=False)
+
+
+def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Telegram takes 4096 characters a message: split at line boundaries."""
+    parts, current = [], ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _queue_telegram(session: AsyncSession, settings, topic: str, text: str) -> None:
+    if not settings.TELEGRAM_ORDERS_CHAT_ID:
+        return
+    for part in split_message(text):
+        queue_message(
+            session,
+            "telegram",
+            topic,
+            {"chat_id": settings.TELEGRAM_ORDERS_CHAT_ID, "text": part, "parse_mode": "HTML"},
+        )
+
+
+def _local(moment: datetime, settings) -> datetime:
+    return moment.astimezone(ZoneInfo(settings.SHOP_TIMEZONE))
+
+
+def payment_kind(order: Order) -> str:
+    return "наличными при получении" if order.is_cash_payment else "онлайн на сайте"
+
+
+async def _order_parts(session: AsyncSession, order_id: int):
+    order = await session.get(Order, order_id)
+    rows = (
+        await session.execute(
+            select(OrderLine, Variation.name)
+            .join(Variation, Variation.id == OrderLine.variation_id)
+            .where(OrderLine.order_id == order_id)
+            .order_by(OrderLine.id)
+        )
+    ).all()
+    delivery_type = await session.get(DeliveryType, order.delivery_type_id)
+    return order, rows, delivery_type
+
+
+def order_message(order: Order, rows, delivery_type, settings) -> str:
+    name = " ".join(
+        part
+        for part in (order.contact_second_name, order.contact_first_name, order.contact_last_name)
+        if part
+    )
+    table = "\n".join(
+        f"{escape(variation_name[:NAME_WIDTH])} | {line.amount} | {line.current_price}"
+        for line, variation_name in rows
+    )
+    subtotal = sum(line.amount * line.current_price for line, _ in rows)
+    storefront = " (расчёт сайта)" if order.delivery_cost_by_storefront else ""
+    created = _local(order.created_at, settings)
+    return (
+        f"<b>Оформлен заказ №{order.id} от {created:%d.%m.%Y}</b>\n\n"
+        f"<b>Клиент:</b>\nФИО: {escape(name)}\nТелефон: {escape(order.contact_phone_number)}\n"
+        f"Email: {escape(order.contact_email)}\n\n"
+        f"<b>Товары:</b>\n<pre>Наименование | Количество | Цена\n{table}</pre>\n"
+        f"Подытог: {subtotal} руб.\n\n"
+        f"<b>Данные по доставке:</b>\n<b>Тип доставки:</b> {escape(delivery_type.name)}\n"
+        f"{escape(order.delivery_address)}\nСтоимость: {order.delivery_cost} руб.{storefront}\n\n"
+        f"<b>Итого: {order.total_sum} руб.</b>\nТип оплаты: {payment_kind(order)}"
+    )
+
+
+def order_email(order: Order, rows, delivery_type) -> tuple[str, str]:
+    """(html, plain text) of the order email, from the template files."""
+    items_html = "".join(
+        f"<tr><td>{escape(name)} ({line.amount})</td><td>{line.current_price} руб.</td></tr>"
+        for line, name in rows
+    )
+    items_text = "\n".join(
+        f"{name} ({line.amount}) — {line.current_price} руб." for line, name in rows
+    )
+    values = {
+        "order_id": order.id,
+        "delivery_name": escape(delivery_type.name),
+        "delivery_cost": order.delivery_cost,
+        "total_sum": order.total_sum,
+        "delivery_address": escape(order.delivery_address),
+        "payment": payment_kind(order),
+    }
+    html_body = Template((TEMPLATES / "order_email.html").read_text()).substitute(
+        values, items=items_html
+    )
+    text_values = {
+        **values,
+        "delivery_name": delivery_type.name,
+        "delivery_address": order.delivery_address,
+    }
+    text_body = Template((TEMPLATES / "order_email.txt").read_text()).substitute(
+        text_values, items=items_text
+    )
+    return html_body, text_body
+
+
+async def notify_order_placed(session: AsyncSession, settings, order_id: int) -> None:
+    order, rows, delivery_type = await _order_parts(session, order_id)
+    _queue_telegram(
+        session, settings, "order_placed", order_message(order, rows, delivery_type, settings)
+    )
+    if not settings.EMAIL_FROM:
+        return
+    html_body, text_body = order_email(order, rows, delivery_type)
+    recipients = [(order.contact_email, "Данные по заказу Vinterr")]
+    if settings.EMAIL_SHOP_TO:
+        recipients.append((settings.EMAIL_SHOP_TO, f"Новый заказ №{order.id}"))
+    for to, subject in recipients:
+        if to:
+            queue_message(
+                session,
+                "email",
+                "order_placed",
+                {"to": to, "subject": subject, "html": html_body, "text": text_body},
+            )
+
+
+async def notify_order_paid(session: AsyncSession, settings, order_id: int, paid_at) -> None:
+    order = await session.get(Order, order_id)
+    moment = _local(paid_at, settings)
+    text = (
+        f"<b>Оплачен заказ №{order.id}</b> в {moment:%H:%M - %d.%m.%Y}\n"
+        f"Сумма: {order.total_sum} руб."
+    )
+    _queue_telegram(session, settings, "order_paid", text)
+
+
+async def notify_contact_form(session: AsyncSession, settings, form_id: int) -> None:
+    form = await session.get(ContactForm, form_id)
+    lines = [
+        f"<b>Новое сообщение №{form.id}</b>",
+        f"Имя клиента: {escape(form.customer_name)}",
+        f"Телефон: {escape(form.phone_number)}",
+    ]
+    if form.email:
+        lines.append(f"Email: {escape(form.email)}")
+    if form.text:
+        lines.append(f"Текст обращения: {escape(form.text)}")
+    _queue_telegram(session, settings, "contact_form", "\n".join(lines))
+
+
+async def notify_stock_update(
+    session: AsyncSession, settings, updated: int, zeroed: int, unknown_codes: int
+) -> None:
+    _queue_telegram(
+        session,
+        settings,
+        "stock_update",
+        f"Обновлены остатки: обновлено {updated}, обнулено {zeroed}, "
+        f"неизвестных кодов {unknown_codes}",
+    )

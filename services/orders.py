@@ -1,0 +1,541 @@
+"""Orders: placement with server prices and stock reservation, reading, and staff edits."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.fields import format_timestamp
+from db.models import (
+    Category,
+    Color,
+    Customer,
+    DeliveryType,
+    Good,
+    IdempotencyKey,
+    Order,
+    OrderLine,
+    Size,
+    Status,
+    StatusChange,
+    Variation,
+)
+from db.models.base import utcnow
+from helpers import metrics
+from services import notifications
+from services.activity import record_activity
+from services.customers import created_payload
+from services.errors import (
+    Conflict,
+    NotFound,
+    RuleViolation,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from services.outbox import emit_event
+from services.stock import consume_stock, release_stock, reserve_stock
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+CONTACT_KEYS = ("first_name", "second_name", "last_name", "phone_number", "email")
+ADDRESS_KEYS = ("city", "street", "house_number", "apartment", "other_info", "delivery_address")
+
+
+def server_price(variation: Variation) -> int:
+    if variation.discounted_price is not None and variation.discounted_price > 0:
+        return variation.discounted_price
+    return variation.price
+
+
+def request_hash(data: dict) -> str:
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def claim_idempotency_key(session: AsyncSession, key: str, data: dict):
+    """The stored response of an earlier submission with this key, or None to go on.
+
+    The key row is inserted first, so a concurrent duplicate waits for this transaction
+    and then sees its result.
+    """
+    digest = request_hash(data)
+    await session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.key == key, IdempotencyKey.created_at < utcnow() - IDEMPOTENCY_WINDOW
+        )
+    )
+    try:
+        async with session.begin_nested():
+            session.add(IdempotencyKey(key=key, request_hash=digest))
+            await session.flush()
+    except IntegrityError:
+        existing = await session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == key))
+        if existing.request_hash != digest:
+            raise Conflict("Idempotency key reused") from None
+        return existing.response_body
+    return None
+
+
+async def remember_response(session: AsyncSession, key: str, order_id: int, body: dict) -> None:
+    row = await session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == key))
+    row.order_id = order_id
+    row.response_body = body
+
+
+def merge_lines(lines: list[dict]) -> tuple[dict[int, int], dict[int, int], list[int]]:
+    """Amounts and prices by variation id, and the ids in request order."""
+    amounts: dict[int, int] = defaultdict(int)
+    prices: dict[int, int] = {}
+    problems = {}
+    for index, line in enumerate(lines):
+        variation_id = line["variation_id"]
+        if variation_id in prices and prices[variation_id] != line["current_price"]:
+            problems[f"variations.{index}.current_price"] = [
+                "Lines of one variation must carry the same price."
+            ]
+        prices.setdefault(variation_id, line["current_price"])
+        amounts[variation_id] += line["amount"]
+    if problems:
+        raise ValidationFailed(problems)
+    return dict(amounts), prices, list(prices)
+
+
+async def _orderable_variations(session: AsyncSession, lines: list[dict]) -> dict[int, Variation]:
+    ids = {line["variation_id"] for line in lines}
+    rows = (
+        await session.execute(
+            select(Variation, Good)
+            .join(Good, Good.id == Variation.good_id)
+            .where(Variation.id.in_(ids))
+        )
+    ).all()
+    found = {variation.id: (variation, good) for variation, good in rows}
+    problems = {}
+    for index, line in enumerate(lines):
+        pair = found.get(line["variation_id"])
+        if pair is None:
+            problems[f"variations.{index}.variation_id"] = ["Variation not found"]
+        elif pair[0].is_delete or pair[1].is_delete or not pair[1].is_visible:
+            problems[f"variations.{index}.variation_id"] = ["Variation is not available"]
+    if problems:
+        raise ValidationFailed(problems)
+    return {vid: pair[0] for vid, pair in found.items()}
+
+
+async def _server_delivery_cost(session: AsyncSession, settings, data: dict):
+    delivery_type = await session.get(DeliveryType, data["delivery_type_id"])
+    if delivery_type is None:
+        raise ValidationFailed({"delivery_type_id": ["Delivery type not found"]})
+    if delivery_type.cost is not None:
+        return delivery_type, delivery_type.cost, False
+    if data["delivery_cost"] > settings.DELIVERY_COST_MAX:
+        raise ValidationFailed(
+            {"delivery_cost": [f"Must be at most {settings.DELIVERY_COST_MAX}."]}
+        )
+    return delivery_type, data["delivery_cost"], True
+
+
+async def _order_customer(session: AsyncSession, customer_id: int | None, data: dict):
+    """The token's customer, or a reused/new guest; returns (customer, contact snapshot)."""
+    body_contact = {key: data.get(key) for key in CONTACT_KEYS}
+    if customer_id is not None:
+        customer = await session.get(Customer, customer_id)
+        if customer is not None and customer.status == "active":
+            contact = {key: getattr(customer, key) or body_contact[key] for key in CONTACT_KEYS}
+            return customer, contact
+    guest = await _find_guest(session, data["phone_number"], data["email"])
+    if guest is None:
+        guest = Customer(**body_contact, is_registered=False, source="guest_order")
+        session.add(guest)
+        await session.flush()
+        emit_event(session, "CustomerCreated", **created_payload(guest))
+    else:
+        for key, value in body_contact.items():
+            setattr(guest, key, value)
+    return guest, body_contact
+
+
+async def _find_guest(session: AsyncSession, phone: str, email: str) -> Customer | None:
+    for column, value in ((Customer.phone_number, phone), (Customer.email, email)):
+        guest = await session.scalar(
+            select(Customer)
+            .where(column == value, Customer.is_registered.is_(False), Customer.status == "active")
+            .order_by(Customer.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        if guest is not None:
+            return guest
+    return None
+
+
+async def place_order_once(
+    session: AsyncSession, settings, data: dict, customer_id: int | None, key: str | None
+) -> dict[str, Any]:
+    """Place an order; with an idempotency key a repeat returns the first order's body."""
+    if key is not None:
+        stored = await claim_idempotency_key(session, key, data)
+        if stored is not None:
+            return stored
+    placed = await place_order(session, settings, dict(data), customer_id)
+    body = {**basic_view(placed["order"]), "variations": [line_view(x) for x in placed["lines"]]}
+    if key is not None:
+        await remember_response(session, key, placed["order"].id, body)
+    return body
+
+
+async def place_order(
+    session: AsyncSession, settings, data: dict, customer_id: int | None
+) -> dict[str, Any]:
+    lines = data.pop("variations")
+    if not lines:
+        raise RuleViolation("There are no variations in the order")
+    amounts, client_prices, ordered_ids = merge_lines(lines)
+    variations = await _orderable_variations(session, lines)
+    delivery_type, delivery_cost, by_storefront = await _server_delivery_cost(
+        session, settings, data
+    )
+    prices = {vid: server_price(variations[vid]) for vid in ordered_ids}
+    if prices != client_prices or delivery_cost != data["delivery_cost"]:
+        raise Conflict(
+            "price_changed",
+            variations=[{"variation_id": vid, "current_price": prices[vid]} for vid in ordered_ids],
+            delivery_cost=delivery_cost,
+        )
+    if await session.get(Status, settings.ORDER_INITIAL_STATUS_ID) is None:
+        raise ServiceUnavailable("Order intake is not configured")
+    await reserve_stock(session, amounts)
+    customer, contact = await _order_customer(session, customer_id, data)
+    subtotal = sum(prices[vid] * amounts[vid] for vid in ordered_ids)
+    order = Order(
+        customer_id=customer.id,
+        status_id=settings.ORDER_INITIAL_STATUS_ID,
+        delivery_type_id=delivery_type.id,
+        delivery_cost=delivery_cost,
+        delivery_cost_by_storefront=by_storefront,
+        total_sum=subtotal + delivery_cost,
+        is_cash_payment=data["is_cash_payment"],
+        **{key: data.get(key) for key in ADDRESS_KEYS if data.get(key) is not None},
+        **{f"contact_{key}": value for key, value in contact.items()},
+    )
+    session.add(order)
+    await session.flush()
+    order_lines = [
+        OrderLine(
+            order_id=order.id, variation_id=vid, amount=amounts[vid], current_price=prices[vid]
+        )
+        for vid in ordered_ids
+    ]
+    session.add_all(order_lines)
+    session.add(StatusChange(order_id=order.id, status_id=order.status_id))
+    await session.flush()
+    emit_event(
+        session,
+        "OrderCreated",
+        order_id=order.id,
+        customer_id=order.customer_id,
+        status_id=order.status_id,
+        delivery_type_id=order.delivery_type_id,
+        delivery_cost=order.delivery_cost,
+        total_sum=order.total_sum,
+        is_cash_payment=order.is_cash_payment,
+        lines=[
+            {
+                "variation_id": line.variation_id,
+                "amount": line.amount,
+                "current_price": line.current_price,
+            }
+            for line in order_lines
+        ],
+    )
+    record_activity(session, "order_created", customer.id, {"order_id": order.id})
+    await notifications.notify_order_placed(session, settings, order.id)
+    metrics.orders_created_total.inc()
+    return {"order": order, "lines": order_lines}
+
+
+async def get_order(session: AsyncSession, order_id: int, for_update: bool = False) -> Order:
+    query = select(Order).where(Order.id == order_id)
+    if for_update:
+        query = query.with_for_update()
+    order = await session.scalar(query)
+    if order is None:
+        raise NotFound("Order not found")
+    return order
+
+
+def _day_start(day, plus_days: int = 0) -> datetime:
+    return datetime.combine(day + timedelta(days=plus_days), time.min, tzinfo=UTC)
+
+
+async def list_orders(session: AsyncSession, filters: dict) -> tuple[list[dict], int]:
+    conditions = []
+    for key in ("status_id", "customer_id", "is_payed"):
+        if key in filters:
+            conditions.append(getattr(Order, key) == filters[key])
+    if "created_from" in filters:
+        conditions.append(Order.created_at >= _day_start(filters["created_from"]))
+    if "created_to" in filters:
+        conditions.append(Order.created_at < _day_start(filters["created_to"], 1))
+    query = select(Order).where(*conditions).order_by(Order.created_at.desc(), Order.id.desc())
+    total = None
+    if "limit" in filters or "offset" in filters:
+        query = query.limit(filters.get("limit", 50)).offset(filters.get("offset", 0))
+        total = await session.scalar(select(func.count()).select_from(Order).where(*conditions))
+    orders = list(await session.scalars(query))
+    full = await full_orders(session, orders)
+    return full, total if total is not None else len(full)
+
+
+async def order_details(session: AsyncSession, order_id: int) -> dict:
+    order = await get_order(session, order_id)
+    return (await full_orders(session, [order]))[0]
+
+
+async def full_orders(session: AsyncSession, orders: list[Order]) -> list[dict]:
+    """OrderFull for many orders in a fixed number of queries."""
+    if not orders:
+        return []
+    order_ids = [order.id for order in orders]
+    lines = list(
+        await session.scalars(
+            select(OrderLine).where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.id)
+        )
+    )
+    variation_rows = (
+        await session.execute(
+            select(Variation, Good, Category, Color, Size)
+            .join(Good, Good.id == Variation.good_id)
+            .join(Category, Category.id == Good.category_id)
+            .join(Color, Color.id == Variation.color_id)
+            .join(Size, Size.id == Variation.size_id)
+            .where(Variation.id.in_({line.variation_id for line in lines}))
+        )
+    ).all()
+    variations = {row[0].id: _variation_view(*row) for row in variation_rows}
+    customer_ids = {order.customer_id for order in orders if order.customer_id}
+    customers = {
+        customer.id: customer
+        for customer in await session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))
+    }
+    statuses = {s.id: s for s in await session.scalars(select(Status))}
+    delivery_types = {d.id: d for d in await session.scalars(select(DeliveryType))}
+    lines_by_order = defaultdict(list)
+    for line in lines:
+        lines_by_order[line.order_id].append(
+            {
+                **line_view(line),
+                "order_id": line.order_id,
+                "variation": variations.get(line.variation_id),
+            }
+        )
+    return [
+        {
+            **basic_view(order),
+            "customer": _customer_short(customers.get(order.customer_id)),
+            "status": {"id": order.status_id, "name": statuses[order.status_id].name},
+            "delivery_type": {
+                "id": order.delivery_type_id,
+                "name": delivery_types[order.delivery_type_id].name,
+            },
+            "contact": {key: getattr(order, f"contact_{key}") for key in CONTACT_KEYS},
+            "variations": lines_by_order[order.id],
+        }
+        for order in orders
+    ]
+
+
+def basic_view(order: Order) -> dict:
+    return {
+        "id": order.id,
+        "customer_id": order.customer_id,
+        "is_payed": order.is_payed,
+        "status_id": order.status_id,
+        "delivery_type_id": order.delivery_type_id,
+        "sberbank_id": order.sberbank_id,
+        "city": order.city,
+        "street": order.street,
+        "house_number": order.house_number,
+        "apartment": order.apartment,
+        "other_info": order.other_info,
+        "is_cash_payment": order.is_cash_payment,
+        "delivery_address": order.delivery_address,
+        "delivery_cost": order.delivery_cost,
+        "created_at": format_timestamp(order.created_at),
+        "total_sum": order.total_sum,
+    }
+
+
+def line_view(line: OrderLine) -> dict:
+    return {
+        "id": line.id,
+        "variation_id": line.variation_id,
+        "amount": line.amount,
+        "current_price": line.current_price,
+    }
+
+
+def _variation_view(variation, good, category, color, size) -> dict:
+    return {
+        "id": variation.id,
+        "good_id": variation.good_id,
+        "name": variation.name,
+        "color_id": variation.color_id,
+        "size_id": variation.size_id,
+        "price": variation.price,
+        "discounted_price": variation.discounted_price,
+        "variation_1c_id": variation.variation_1c_id,
+        "amount": max(variation.stock - variation.reserved, 0),
+        "barcode": variation.barcode,
+        "is_sale": variation.is_sale,
+        "is_new": variation.is_new,
+        "stock": variation.stock,
+        "reserved": variation.reserved,
+        "good": {
+            "id": good.id,
+            "name": good.name,
+            "article": good.article,
+            "good_1c_id": good.good_1c_id,
+            "category_id": good.category_id,
+            "barcode": good.barcode,
+            "structure_id": good.structure_id,
+            "products_care_id": good.products_care_id,
+            "description": good.description,
+            "is_visible": good.is_visible,
+            "default_variation": good.default_variation,
+            "weight": float(good.weight) if good.weight is not None else None,
+            "category": {"id": category.id, "name": category.name, "parent_id": category.parent_id},
+        },
+        "color": {"id": color.id, "name": color.name, "code": color.code},
+        "size": {"id": size.id, "name": size.name},
+    }
+
+
+def _customer_short(customer: Customer | None) -> dict | None:
+    if customer is None:
+        return None
+    return {
+        "id": customer.id,
+        "login": customer.login,
+        "first_name": customer.first_name,
+        "second_name": customer.second_name,
+        "last_name": customer.last_name,
+        "email": customer.email,
+        "birthday": customer.birthday.isoformat() if customer.birthday else None,
+        "phone_number": customer.phone_number,
+    }
+
+
+async def order_quantities(session: AsyncSession, order_id: int) -> dict[int, int]:
+    rows = await session.execute(
+        select(OrderLine.variation_id, OrderLine.amount).where(OrderLine.order_id == order_id)
+    )
+    quantities: dict[int, int] = defaultdict(int)
+    for variation_id, amount in rows:
+        quantities[variation_id] += amount
+    return dict(quantities)
+
+
+async def update_order(session: AsyncSession, settings, order_id: int, data: dict) -> Order:
+    order = await get_order(session, order_id, for_update=True)
+    if "id" in data and data.pop("id") != order_id:
+        raise ValidationFailed({"id": ["Cannot be changed."]})
+    await _check_order_references(session, data)
+    new_status = data.pop("status_id", order.status_id)
+    paid_now = data.get("is_payed") is True and not order.is_payed
+    for key, value in data.items():
+        setattr(order, key, value)
+    if "delivery_cost" in data:
+        subtotal = await session.scalar(
+            select(func.coalesce(func.sum(OrderLine.current_price * OrderLine.amount), 0)).where(
+                OrderLine.order_id == order_id
+            )
+        )
+        order.total_sum = subtotal + order.delivery_cost
+    if new_status != order.status_id:
+        await change_status(session, settings, order, new_status)
+    if paid_now:
+        order.paid_at = utcnow()
+        emit_event(
+            session,
+            "OrderPaid",
+            order_id=order.id,
+            amount=order.total_sum,
+            gateway_order_id=None,
+            source="admin",
+        )
+        metrics.orders_paid_total.inc()
+    await session.flush()
+    return order
+
+
+async def _check_order_references(session: AsyncSession, data: dict) -> None:
+    problems = {}
+    for key, model, message in (
+        ("status_id", Status, "Status not found"),
+        ("customer_id", Customer, "Customer not found"),
+        ("delivery_type_id", DeliveryType, "Delivery type not found"),
+    ):
+        if key in data and await session.get(model, data[key]) is None:
+            problems[key] = [message]
+    if problems:
+        raise ValidationFailed(problems)
+
+
+async def change_status(session: AsyncSession, settings, order: Order, new_status: int) -> None:
+    """Status history row, reservation effects and the event, in the caller's transaction."""
+    old_status = order.status_id
+    cancelled = set(settings.ORDER_CANCELLED_STATUS_IDS)
+    handed = set(settings.ORDER_HANDED_TO_1C_STATUS_IDS)
+    effect = None
+    if order.reservation != "consumed":
+        quantities = await order_quantities(session, order.id)
+        if order.reservation == "released" and new_status not in cancelled:
+            await reserve_stock(session, quantities)
+            order.reservation, effect = "active", "reserved"
+        if order.reservation == "active" and new_status in handed:
+            await consume_stock(session, quantities)
+            order.reservation, effect = "consumed", "consumed"
+        elif order.reservation == "active" and new_status in cancelled:
+            await release_stock(session, quantities)
+            order.reservation, effect = "released", "released"
+    order.status_id = new_status
+    session.add(StatusChange(order_id=order.id, status_id=new_status))
+    emit_event(
+        session,
+        "OrderStatusChanged",
+        order_id=order.id,
+        old_status_id=old_status,
+        new_status_id=new_status,
+        reservation=effect,
+    )
+
+
+async def status_history(session: AsyncSession, order_id: int) -> list[StatusChange]:
+    await get_order(session, order_id)
+    rows = await session.scalars(
+        select(StatusChange)
+        .where(StatusChange.order_id == order_id)
+        .order_by(StatusChange.created_at, StatusChange.id)
+    )
+    return list(rows)
+
+
+async def all_status_changes(session: AsyncSession, filters: dict) -> tuple[list, int | None]:
+    conditions = []
+    if "status_id" in filters:
+        conditions.append(StatusChange.status_id == filters["status_id"])
+    query = select(StatusChange).where(*conditions).order_by(StatusChange.id)
+    total = None
+    if "limit" in filters or "offset" in filters:
+        query = query.limit(filters.get("limit", 50)).offset(filters.get("offset", 0))
+        total = await session.scalar(
+            select(func.count()).select_from(StatusChange).where(*conditions)
+        )
+    return list(await session.scalars(query)), total

@@ -1,0 +1,77 @@
+"""Stock reservations of orders: reserve, release and consume, one atomic UPDATE per variation."""
+
+from __future__ import annotations
+
+from sqlalchemy import case, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Variation
+from db.models.base import utcnow
+from services.errors import RuleViolation
+
+OUT_OF_STOCK = "Insufficient number of variations in stock to order"
+
+
+async def reserve_stock(session: AsyncSession, quantities: dict[int, int]) -> None:
+    """Reserve every line or nothing; ascending ids so concurrent checkouts never deadlock."""
+    short = []
+    for variation_id in sorted(quantities):
+        wanted = quantities[variation_id]
+        result = await session.execute(
+            update(Variation)
+            .where(Variation.id == variation_id, Variation.stock - Variation.reserved >= wanted)
+            .values(reserved=Variation.reserved + wanted, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            short.append(variation_id)
+    if short:
+        rows = await session.execute(
+            select(Variation.id, Variation.stock - Variation.reserved).where(
+                Variation.id.in_(short)
+            )
+        )
+        available = {vid: max(left, 0) for vid, left in rows}
+        raise RuleViolation(
+            OUT_OF_STOCK,
+            variations=[
+                {
+                    "variation_id": vid,
+                    "requested": quantities[vid],
+                    "available": available.get(vid, 0),
+                }
+                for vid in short
+            ],
+        )
+
+
+async def release_stock(session: AsyncSession, quantities: dict[int, int]) -> None:
+    for variation_id in sorted(quantities):
+        await session.execute(
+            update(Variation)
+            .where(Variation.id == variation_id)
+            .values(
+                reserved=_minus(Variation.reserved, quantities[variation_id]), updated_at=utcnow()
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def consume_stock(session: AsyncSession, quantities: dict[int, int]) -> None:
+    """Hand-over to 1C: the sold units leave both the stock and the reservation."""
+    for variation_id in sorted(quantities):
+        wanted = quantities[variation_id]
+        await session.execute(
+            update(Variation)
+            .where(Variation.id == variation_id)
+            .values(
+                stock=_minus(Variation.stock, wanted),
+                reserved=_minus(Variation.reserved, wanted),
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _minus(column, amount: int):
+    return case((column > amount, column - amount), else_=0)

@@ -1,0 +1,362 @@
+"""Orders: placement with server prices and reservations, staff edits, status history."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from db.models import Customer, OutboxMessage, Variation
+from tests import factories
+from tests.support import auth, is_postgresql
+
+
+async def setup_shop(client, headers, stock=5):
+    refs = await factories.directories(client, headers)
+    for name in ("Новый", "Отменён", "Передан в 1С"):
+        await factories.post(client, "/statuses", {"name": name}, headers)
+    courier = await factories.post(
+        client, "/delivery_types", {"name": "Курьер", "cost": 300}, headers
+    )
+    pickup = await factories.post(client, "/delivery_types", {"name": "СДЭК"}, headers)
+    good = await factories.good(client, headers, refs)
+    first = await factories.variation(
+        client, headers, good["id"], refs["red"], refs["s"], amount=stock, price=4990
+    )
+    second = await factories.variation(
+        client,
+        headers,
+        good["id"],
+        refs["blue"],
+        refs["m"],
+        amount=stock,
+        price=2000,
+        discounted_price=1500,
+    )
+    return {
+        "courier": courier,
+        "pickup": pickup,
+        "good": good,
+        "first": first,
+        "second": second,
+        "refs": refs,
+    }
+
+
+def order_body(shop, **changes):
+    body = {
+        "first_name": "Иван",
+        "second_name": "Петров",
+        "last_name": "",
+        "phone_number": "+7 (912) 345-67-89",
+        "email": "Ivan@Example.ru",
+        "delivery_type_id": shop["courier"]["id"],
+        "delivery_cost": 300.0,
+        "city": "Челябинск",
+        "street": "Тополиная",
+        "house_number": "11",
+        "apartment": "5а",
+        "delivery_address": "Челябинск, Тополиная 11-5",
+        "is_cash_payment": False,
+        "status_id": 3,
+        "variations": [
+            {"variation_id": shop["first"]["id"], "amount": 2, "current_price": 4990},
+            {"variation_id": shop["second"]["id"], "amount": 1, "current_price": "1500"},
+        ],
+    }
+    body.update(changes)
+    return body
+
+
+@pytest.fixture
+async def shop(client, admin_headers):
+    return await setup_shop(client, admin_headers)
+
+
+async def test_place_order(client, admin_headers, shop, db):
+    response = await client.post("/orders", json=order_body(shop))
+    assert response.status_code == 201, response.text
+    order = response.json()
+    assert order["status_id"] == 1 and order["is_payed"] is False
+    assert order["total_sum"] == 2 * 4990 + 1500 + 300
+    assert order["apartment"] == "5а" and order["city"] == "Челябинск"
+    assert [
+        (line["variation_id"], line["amount"], line["current_price"])
+        for line in order["variations"]
+    ] == [(shop["first"]["id"], 2, 4990), (shop["second"]["id"], 1, 1500)]
+    assert order["created_at"].endswith("Z")
+    variation = (await client.get(f"/variations/{shop['first']['id']}")).json()
+    assert (variation["stock"], variation["reserved"], variation["amount"]) == (5, 2, 3)
+    full = (await client.get(f"/orders/{order['id']}", headers=admin_headers)).json()
+    assert full["contact"] == {
+        "first_name": "Иван",
+        "second_name": "Петров",
+        "last_name": None,
+        "phone_number": "79123456789",
+        "email": "ivan@example.ru",
+    }
+    assert full["customer"]["phone_number"] == "79123456789"
+    assert full["status"]["name"] == "Новый" and full["delivery_type"]["name"] == "Курьер"
+    line = full["variations"][0]
+    assert line["order_id"] == order["id"]
+    assert line["variation"]["good"]["category"]["name"] == "Платья"
+    assert line["variation"]["color"]["name"] == "Красный"
+    history = (
+        await client.get(f"/orders/{order['id']}/status_changes", headers=admin_headers)
+    ).json()
+    assert [h["status_id"] for h in history] == [1]
+    async with db.session() as session:
+        topics = set(await session.scalars(select(OutboxMessage.topic)))
+    assert {"OrderCreated", "CustomerCreated"} <= topics
+
+
+async def test_price_changed_is_409_and_saves_nothing(client, shop, db):
+    body = order_body(shop)
+    body["variations"][0]["current_price"] = 4000
+    response = await client.post("/orders", json=body)
+    assert response.status_code == 409
+    assert response.json() == {
+        "message": "price_changed",
+        "error_code": 409,
+        "variations": [
+            {"variation_id": shop["first"]["id"], "current_price": 4990},
+            {"variation_id": shop["second"]["id"], "current_price": 1500},
+        ],
+        "delivery_cost": 300,
+    }
+    wrong_delivery = await client.post("/orders", json=order_body(shop, delivery_cost=100))
+    assert wrong_delivery.status_code == 409
+    assert wrong_delivery.json()["delivery_cost"] == 300
+    variation = (await client.get(f"/variations/{shop['first']['id']}")).json()
+    assert variation["reserved"] == 0
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Customer)) == 0
+
+
+async def test_storefront_delivery_cost(client, shop, admin_headers, settings):
+    body = order_body(shop, delivery_type_id=shop["pickup"]["id"], delivery_cost=450)
+    response = await client.post("/orders", json=body)
+    assert response.status_code == 201
+    assert response.json()["delivery_cost"] == 450
+    too_much = order_body(
+        shop, delivery_type_id=shop["pickup"]["id"], delivery_cost=settings.DELIVERY_COST_MAX + 1
+    )
+    assert (await client.post("/orders", json=too_much)).status_code == 400
+
+
+async def test_validation_and_availability(client, shop, admin_headers):
+    empty = await client.post("/orders", json=order_body(shop, variations=[]))
+    assert empty.status_code == 400
+    assert empty.json()["message"] == "There are no variations in the order"
+    bad = await client.post(
+        "/orders",
+        json=order_body(
+            shop,
+            phone_number="123",
+            email="x",
+            delivery_cost=1.5,
+            variations=[{"variation_id": shop["first"]["id"], "amount": 0, "current_price": 1}],
+        ),
+    )
+    assert bad.status_code == 400
+    assert {"phone_number", "email", "delivery_cost", "variations.0.amount"} <= set(
+        bad.json()["fields"]
+    )
+    unknown = await client.post(
+        "/orders",
+        json=order_body(shop, variations=[{"variation_id": 999, "amount": 1, "current_price": 1}]),
+    )
+    assert unknown.json()["fields"] == {"variations.0.variation_id": ["Variation not found"]}
+    await client.patch(
+        f"/goods/{shop['good']['id']}", json={"is_visible": False}, headers=admin_headers
+    )
+    hidden = await client.post("/orders", json=order_body(shop))
+    assert hidden.json()["fields"]["variations.0.variation_id"] == ["Variation is not available"]
+    different_prices = order_body(
+        shop,
+        variations=[
+            {"variation_id": shop["first"]["id"], "amount": 1, "current_price": 4990},
+            {"variation_id": shop["first"]["id"], "amount": 1, "current_price": 10},
+        ],
+    )
+    assert (await client.post("/orders", json=different_prices)).status_code == 400
+
+
+async def test_insufficient_stock(client, shop):
+    body = order_body(
+        shop,
+        variations=[
+            {"variation_id": shop["first"]["id"], "amount": 4, "current_price": 4990},
+            {"variation_id": shop["first"]["id"], "amount": 2, "current_price": 4990},
+            {"variation_id": shop["second"]["id"], "amount": 1, "current_price": 1500},
+        ],
+    )
+    response = await client.post("/orders", json=body)
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "Insufficient number of variations in stock to order",
+        "error_code": 400,
+        "variations": [{"variation_id": shop["first"]["id"], "requested": 6, "available": 5}],
+    }
+    second = (await client.get(f"/variations/{shop['second']['id']}")).json()
+    assert second["reserved"] == 0
+
+
+async def test_idempotency_key(client, shop, admin_headers):
+    headers = {"Idempotency-Key": "checkout-42"}
+    first = await client.post("/orders", json=order_body(shop), headers=headers)
+    again = await client.post("/orders", json=order_body(shop), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    orders = (await client.get("/orders/all", headers=admin_headers)).json()
+    assert len(orders) == 1
+    reused = await client.post("/orders", json=order_body(shop, city="Москва"), headers=headers)
+    assert reused.status_code == 409
+    assert reused.json()["message"] == "Idempotency key reused"
+    too_long = await client.post(
+        "/orders", json=order_body(shop), headers={"Idempotency-Key": "k" * 101}
+    )
+    assert too_long.status_code == 400
+
+
+async def test_guest_reuse_and_registered_customers(client, admin_headers, db):
+    shop = await setup_shop(client, admin_headers, stock=20)
+    await client.post("/orders", json=order_body(shop))
+    await client.post("/orders", json=order_body(shop, first_name="Пётр", email="other@example.ru"))
+    async with db.session() as session:
+        guests = list(await session.scalars(select(Customer)))
+    assert len(guests) == 1 and guests[0].first_name == "Пётр"
+    registration = {
+        "first_name": "Анна",
+        "second_name": "Смирнова",
+        "password": "pw-12345",
+        "phone_number": "79000000001",
+        "email": "anna@example.ru",
+    }
+    customer = (await client.post("/customers", json=registration)).json()
+    as_guest = await client.post(
+        "/orders", json=order_body(shop, phone_number="79000000001", email="anna@example.ru")
+    )
+    assert as_guest.json()["customer_id"] != customer["id"]
+    token = (
+        await client.post(
+            "/customers/auth", json={"login": "anna@example.ru", "password": "pw-12345"}
+        )
+    ).json()["Authorization"]
+    mine = await client.post("/orders", json=order_body(shop), headers=auth(token))
+    assert mine.json()["customer_id"] == customer["id"]
+
+
+async def test_status_lifecycle_moves_reservations(make_server, admin_headers, admin):
+    running = await make_server(ORDER_CANCELLED_STATUS_IDS=(2,), ORDER_HANDED_TO_1C_STATUS_IDS=(3,))
+    client = running.client
+    shop = await setup_shop(client, admin_headers)
+    order = (await client.post("/orders", json=order_body(shop))).json()
+    path = f"/orders/{order['id']}"
+
+    async def first_variation():
+        return (await client.get(f"/variations/{shop['first']['id']}")).json()
+
+    same = await client.patch(path, json={"status_id": 1}, headers=admin_headers)
+    assert same.status_code == 200
+    cancelled = await client.patch(path, json={"status_id": 2}, headers=admin_headers)
+    assert cancelled.status_code == 200
+    assert (await first_variation())["reserved"] == 0
+    reopened = await client.patch(path, json={"status_id": 1}, headers=admin_headers)
+    assert reopened.status_code == 200
+    assert (await first_variation())["reserved"] == 2
+    handed = await client.patch(path, json={"status_id": 3}, headers=admin_headers)
+    assert handed.status_code == 200
+    variation = await first_variation()
+    assert (variation["stock"], variation["reserved"]) == (3, 0)
+    await client.patch(path, json={"status_id": 2}, headers=admin_headers)
+    variation = await first_variation()
+    assert (variation["stock"], variation["reserved"]) == (3, 0)
+    history = (await client.get(f"{path}/status_changes", headers=admin_headers)).json()
+    assert [h["status_id"] for h in history] == [1, 2, 1, 3, 2]
+
+
+async def test_reopening_without_stock_is_refused(make_server, admin_headers, admin):
+    running = await make_server(ORDER_CANCELLED_STATUS_IDS=(2,))
+    client = running.client
+    shop = await setup_shop(client, admin_headers)
+    order = (await client.post("/orders", json=order_body(shop))).json()
+    await client.patch(f"/orders/{order['id']}", json={"status_id": 2}, headers=admin_headers)
+    await client.patch(
+        f"/variations/{shop['first']['id']}", json={"stock": 1}, headers=admin_headers
+    )
+    refused = await client.patch(
+        f"/orders/{order['id']}", json={"status_id": 1}, headers=admin_headers
+    )
+    assert refused.status_code == 400
+    assert refused.json()["message"] == "Insufficient number of variations in stock to order"
+    detail = (await client.get(f"/orders/{order['id']}", headers=admin_headers)).json()
+    assert detail["status_id"] == 2
+
+
+async def test_patch_rules(client, shop, admin_headers, db):
+    order = (await client.post("/orders", json=order_body(shop))).json()
+    path = f"/orders/{order['id']}"
+    moved = await client.patch(path, json={"id": order["id"] + 1}, headers=admin_headers)
+    assert moved.status_code == 400
+    assert moved.json()["fields"] == {"id": ["Cannot be changed."]}
+    unknown = await client.patch(path, json={"status_id": 99}, headers=admin_headers)
+    assert unknown.status_code == 400
+    cost = await client.patch(
+        path, json={"delivery_cost": 0, "is_payed": True}, headers=admin_headers
+    )
+    assert cost.status_code == 200
+    assert cost.json()["total_sum"] == 2 * 4990 + 1500 and cost.json()["is_payed"] is True
+    async with db.session() as session:
+        paid = await session.scalar(select(OutboxMessage).where(OutboxMessage.topic == "OrderPaid"))
+    assert paid.payload["data"]["source"] == "admin"
+    assert (await client.patch("/orders/999", json={}, headers=admin_headers)).status_code == 404
+    assert (await client.patch(path, json={"status_id": 2})).status_code == 401
+
+
+async def test_order_lists(client, shop, admin_headers):
+    first = (await client.post("/orders", json=order_body(shop))).json()
+    second = (await client.post("/orders", json=order_body(shop, is_cash_payment=True))).json()
+    listed = (await client.get("/orders/all", headers=admin_headers)).json()
+    assert [o["id"] for o in listed] == [second["id"], first["id"]]
+    paged = (await client.get("/orders/all?limit=1", headers=admin_headers)).json()
+    assert paged["count"] == 2 and [o["id"] for o in paged["items"]] == [second["id"]]
+    filtered = (await client.get("/orders/all?is_payed=true", headers=admin_headers)).json()
+    assert filtered == []
+    assert (await client.get("/orders/all?limit=0", headers=admin_headers)).status_code == 400
+    assert (await client.get("/orders/999", headers=admin_headers)).status_code == 404
+    assert (
+        await client.get("/orders/999/status_changes", headers=admin_headers)
+    ).status_code == 404
+    changes = (await client.get("/status_changes/all", headers=admin_headers)).json()
+    assert [c["order_id"] for c in changes] == [first["id"], second["id"]]
+    paged_changes = (
+        await client.get("/status_changes/all?offset=1&status_id=1", headers=admin_headers)
+    ).json()
+    assert paged_changes["count"] == 2 and len(paged_changes["items"]) == 1
+    assert (await client.get("/orders/all")).status_code == 401
+
+
+async def test_initial_status_missing_is_503(make_server, shop, admin_headers):
+    running = await make_server(ORDER_INITIAL_STATUS_ID=77)
+    response = await running.client.post("/orders", json=order_body(shop))
+    assert response.status_code == 503
+    assert response.json()["message"] == "Order intake is not configured"
+
+
+@pytest.mark.skipif(not is_postgresql(), reason="row-level concurrency needs PostgreSQL")
+async def test_concurrent_orders_never_oversell(client, admin_headers, db):
+    shop = await setup_shop(client, admin_headers, stock=10)
+    body = order_body(
+        shop, variations=[{"variation_id": shop["first"]["id"], "amount": 1, "current_price": 4990}]
+    )
+    responses = await asyncio.gather(*(client.post("/orders", json=body) for _ in range(50)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(201) == 10 and statuses.count(400) == 40
+    assert all(
+        r.json()["message"].startswith("Insufficient") for r in responses if r.status_code == 400
+    )
+    async with db.session() as session:
+        variation = await session.get(Variation, shop["first"]["id"])
+    assert (variation.stock, variation.reserved) == (10, 10)

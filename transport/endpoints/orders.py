@@ -1,0 +1,137 @@
+"""Order routes: placement, the admin list and detail, staff edits and status history."""
+
+from __future__ import annotations
+
+from sanic import Request
+
+from api.orders import (
+    OrderBasicSchema,
+    OrderCreatedSchema,
+    OrderCreateSchema,
+    OrderFullSchema,
+    OrderListQuerySchema,
+    OrderUpdateSchema,
+    StatusChangeQuerySchema,
+    StatusChangeSchema,
+)
+from services import orders
+from services.errors import ValidationFailed
+from transport.http import dump, load_body, load_query, principal, reply, transaction
+from transport.limits import limit_request
+from transport.routing import ADMIN, OPT_CUSTOMER, route
+
+ORDER = "/orders/<order_id:int>"
+
+
+def idempotency_key(request: Request) -> str | None:
+    key = (request.headers.get("idempotency-key") or "").strip()
+    if len(key) > 100:
+        raise ValidationFailed({"Idempotency-Key": ["Longer than maximum length 100."]})
+    return key or None
+
+
+@route(
+    "/orders",
+    "POST",
+    auth=OPT_CUSTOMER,
+    body=OrderCreateSchema,
+    response=OrderCreatedSchema,
+    status=201,
+    errors=(400, 409, 429, 503),
+    summary="Place an order",
+)
+async def place_order(request: Request):
+    limit_request(request, "orders")
+    data = load_body(request, OrderCreateSchema())
+    key = idempotency_key(request)
+    customer = principal(request)
+    async with transaction(request) as session:
+        body = await orders.place_order_once(
+            session, request.app.ctx.settings, data, customer.id if customer else None, key
+        )
+    request.app.ctx.catalog_cache.invalidate()
+    return reply(body, status=201)
+
+
+@route(
+    "/orders/all",
+    "GET",
+    auth=ADMIN,
+    query=OrderListQuerySchema,
+    response=OrderFullSchema,
+    many=True,
+    errors=(400, 401, 403),
+    summary="All orders (paged with limit/offset)",
+)
+async def list_orders(request: Request):
+    filters = load_query(request, OrderListQuerySchema())
+    async with transaction(request) as session:
+        items, count = await orders.list_orders(session, filters)
+    if "limit" in filters or "offset" in filters:
+        return reply({"items": items, "count": count})
+    return reply(items)
+
+
+@route(
+    ORDER,
+    "GET",
+    auth=ADMIN,
+    response=OrderFullSchema,
+    errors=(401, 403, 404),
+    summary="Read an order with all its lines",
+)
+async def read_order(request: Request, order_id: int):
+    async with transaction(request) as session:
+        order = await orders.order_details(session, order_id)
+    return reply(order)
+
+
+@route(
+    ORDER,
+    "PATCH",
+    auth=ADMIN,
+    body=OrderUpdateSchema,
+    response=OrderBasicSchema,
+    errors=(400, 401, 403, 404),
+    summary="Edit an order or change its status",
+)
+async def update_order(request: Request, order_id: int):
+    data = load_body(request, OrderUpdateSchema())
+    async with transaction(request) as session:
+        order = await orders.update_order(session, request.app.ctx.settings, order_id, data)
+        body = orders.basic_view(order)
+    request.app.ctx.catalog_cache.invalidate()
+    return reply(body)
+
+
+@route(
+    f"{ORDER}/status_changes",
+    "GET",
+    auth=ADMIN,
+    response=StatusChangeSchema,
+    many=True,
+    errors=(401, 403, 404),
+    summary="Status history of an order",
+)
+async def order_status_changes(request: Request, order_id: int):
+    async with transaction(request) as session:
+        changes = await orders.status_history(session, order_id)
+    return dump(StatusChangeSchema(many=True), changes)
+
+
+@route(
+    "/status_changes/all",
+    "GET",
+    auth=ADMIN,
+    query=StatusChangeQuerySchema,
+    response=StatusChangeSchema,
+    many=True,
+    errors=(400, 401, 403),
+    summary="All status changes (paged with limit/offset)",
+)
+async def all_status_changes(request: Request):
+    filters = load_query(request, StatusChangeQuerySchema())
+    async with transaction(request) as session:
+        changes, count = await orders.all_status_changes(session, filters)
+    items = StatusChangeSchema(many=True).dump(changes)
+    return reply(items if count is None else {"items": items, "count": count})
