@@ -92,9 +92,10 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
 def _check_path_ids(params: dict[str, Any]) -> None:
     """An id outside the range of the id columns cannot exist: 404 before any query."""
     for name, value in params.items():
-        if not isinstance(value, int) or name in WIDE_ID_PARAMS:
+        if not isinstance(value, int):
             continue
-        if not 0 < value <= MAX_ID:
+        in_range = -(2**63) <= value < 2**63 if name in WIDE_ID_PARAMS else 0 < value <= MAX_ID
+        if not in_range:
             raise NotFound(f"{not_found_name(name)} not found")
 
 
