@@ -133,11 +133,37 @@ def deactivate_api_client(settings: Settings, args: argparse.Namespace) -> int:
     return run_with_db(settings, job)
 
 
+@command("dispatch")
+def dispatch(settings: Settings, args: argparse.Namespace) -> int:
+    from helpers.alerts import AlertQueue
+    from helpers.broker import EventPublisher
+    from transport.app import build_dispatcher
+
+    async def job(db) -> int:
+        broker = None
+        if settings.BROKER_URL:
+            broker = EventPublisher(settings.BROKER_URL, settings.EVENTS_EXCHANGE)
+        dispatcher = build_dispatcher(db, settings, broker, AlertQueue())
+        try:
+            await dispatcher.run_forever()
+        finally:
+            await dispatcher.close()
+            if broker is not None:
+                await broker.close()
+        return 0
+
+    try:
+        return run_with_db(settings, job)
+    except KeyboardInterrupt:
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="main.py", description="Vinterr shop backend")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="serve HTTP (default)")
     sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("dispatch", help="run the outbox dispatcher alone")
     admin = sub.add_parser("create-admin", help="create or reset a staff user")
     admin.add_argument("--login", required=True)
     admin.add_argument("--password")

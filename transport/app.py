@@ -12,9 +12,14 @@ from sanic.response import empty
 
 from config import Settings, load_settings
 from db.engine import Database
+from helpers.alerts import AlertQueue
+from helpers.broker import EventPublisher
 from helpers.logs import log_config
+from helpers.sberbank import SberbankGateway
+from helpers.telegram import TelegramClient
 from services.catalog import CatalogCache
 from transport import endpoints
+from transport.dispatcher import Dispatcher
 from transport.errors import ShopErrorHandler
 from transport.limits import build_limiters
 from transport.middleware import finish_request, start_request
@@ -39,7 +44,10 @@ def create_app(settings: Settings, db: Database | None = None, name: str = "vint
     app.ctx.db = db
     app.ctx.owns_db = db is None
     app.ctx.limiters = build_limiters(settings)
-    app.ctx.alerts = None
+    app.ctx.alerts = AlertQueue()
+    app.ctx.broker = None
+    app.ctx.dispatcher = None
+    app.ctx.gateway = None
     app.ctx.catalog_cache = CatalogCache()
     app.error_handler = ShopErrorHandler()
     app.register_middleware(start_request, "request")
@@ -88,12 +96,46 @@ def _options_handler(methods: set[str]):
 
 
 async def _open_resources(app: Sanic) -> None:
+    settings = app.ctx.settings
     if app.ctx.db is None:
-        settings = app.ctx.settings
         app.ctx.db = Database(settings.DATABASE_URL, pool_size=settings.DB_POOL_SIZE)
+    app.ctx.gateway = SberbankGateway(settings)
+    if settings.TELEGRAM_TOKEN and settings.TELEGRAM_ERRORS_CHAT_ID:
+        app.ctx.alerts_client = TelegramClient(settings.TELEGRAM_API_BASE, settings.TELEGRAM_TOKEN)
+        chat = settings.TELEGRAM_ERRORS_CHAT_ID
+        app.ctx.alerts = AlertQueue(lambda text: app.ctx.alerts_client.send_message(chat, text))
+        app.ctx.alerts.start()
+    if settings.BROKER_URL:
+        app.ctx.broker = EventPublisher(settings.BROKER_URL, settings.EVENTS_EXCHANGE)
+        try:
+            await app.ctx.broker.start()
+        except Exception as exc:
+            log.warning("broker unreachable at start-up (%s); events wait in the outbox", exc)
+    if settings.DISPATCHER_IN_SERVER:
+        app.ctx.dispatcher = build_dispatcher(app.ctx.db, settings, app.ctx.broker, app.ctx.alerts)
+        app.add_task(app.ctx.dispatcher.run_forever(), name="outbox_dispatcher")
+
+
+def build_dispatcher(db: Database, settings: Settings, broker, alerts) -> Dispatcher:
+    from services.payments import confirm_payment_job
+
+    async def check_payment(payload: dict) -> None:
+        await confirm_payment_job(db, settings, payload, alerts)
+
+    return Dispatcher(db, settings, broker, check_payment, alerts)
 
 
 async def _close_resources(app: Sanic) -> None:
+    if app.ctx.dispatcher is not None:
+        await app.cancel_task("outbox_dispatcher", raise_exception=False)
+        await app.ctx.dispatcher.close()
+    await app.ctx.alerts.stop()
+    if app.ctx.gateway is not None:
+        await app.ctx.gateway.close()
+    if getattr(app.ctx, "alerts_client", None) is not None:
+        await app.ctx.alerts_client.close()
+    if app.ctx.broker is not None:
+        await app.ctx.broker.close()
     if app.ctx.owns_db and app.ctx.db is not None:
         await app.ctx.db.dispose()
         app.ctx.db = None

@@ -33,6 +33,9 @@ async def finish_request(request: Request, response: HTTPResponse) -> None:
         await start_request(request)
         request_id = request.ctx.request_id
     response.headers["X-Request-ID"] = request_id
+    dispatcher = request.app.ctx.dispatcher
+    if dispatcher is not None and request.method != "GET" and response.status < 400:
+        dispatcher.wake.set()
     _add_cors_headers(request, response)
     route = "/" + request.route.path.lstrip("/") if request.route else "unmatched"
     elapsed = time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())

@@ -1,0 +1,70 @@
+"""Client of the Sberbank internet-acquiring REST gateway (form-encoded POST, TLS verified)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+
+from helpers import metrics
+
+log = logging.getLogger("shop.sberbank")
+
+
+class GatewayUnavailable(Exception):
+    """Timeout, network error or an answer that is not the gateway's JSON."""
+
+
+class GatewayRefused(Exception):
+    """The gateway answered with an error code; its message goes back to the client."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class SberbankGateway:
+    def __init__(self, settings):
+        self._credentials = (
+            {"token": settings.SBER_TOKEN}
+            if settings.SBER_TOKEN
+            else {"userName": settings.SBER_USERNAME, "password": settings.SBER_PASSWORD}
+        )
+        base = (
+            settings.SBER_BASE_URL
+            if settings.SBER_BASE_URL.endswith("/")
+            else (settings.SBER_BASE_URL + "/")
+        )
+        self._http = httpx.AsyncClient(base_url=base, timeout=settings.SBER_TIMEOUT_S, verify=True)
+
+    async def call(self, method: str, params: dict) -> dict:
+        form = {**params, **self._credentials}
+        try:
+            response = await self._http.post(method, data=form)
+            body = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            metrics.payment_gateway_requests_total.labels(method, "unavailable").inc()
+            log.warning("gateway %s unavailable: %s", method, type(exc).__name__)
+            raise GatewayUnavailable(type(exc).__name__) from None
+        if not isinstance(body, dict):
+            metrics.payment_gateway_requests_total.labels(method, "unavailable").inc()
+            raise GatewayUnavailable("unexpected answer")
+        if str(body.get("errorCode", "0")) != "0":
+            metrics.payment_gateway_requests_total.labels(method, "error").inc()
+            raise GatewayRefused(str(body.get("errorMessage") or "Payment gateway error"))
+        metrics.payment_gateway_requests_total.labels(method, "ok").inc()
+        return body
+
+    async def register(self, params: dict) -> dict:
+        return await self.call("register.do", params)
+
+    async def order_status(self, gateway_order_id: str) -> dict:
+        return await self.call("getOrderStatusExtended.do", {"orderId": gateway_order_id})
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+
+def order_bundle_json(bundle: dict) -> str:
+    return json.dumps(bundle, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,390 @@
+"""Online payments: attempts at the gateway, status checks, signed callbacks, marking paid."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import DeliveryType, Order, OrderLine, PaymentAttempt, PaymentCallback, Variation
+from db.models.base import utcnow
+from helpers import metrics
+from helpers.sberbank import GatewayRefused, GatewayUnavailable, order_bundle_json
+from services.activity import record_activity
+from services.errors import BadGateway, Conflict, NotFound, PermissionDenied
+from services.notifications import notify_order_paid
+from services.outbox import emit_event, queue_message
+
+log = logging.getLogger("shop.payments")
+
+PAID = 2
+STILL_OPEN = {0, 1, 5}
+FAILED = {3, 4, 6}
+ATTEMPT_LIFETIME = timedelta(hours=24)
+
+
+@dataclass
+class Registration:
+    """What a registration ended with; the route answers after the transaction commits."""
+
+    outcome: str  # "registered" | "paid" | "refused" | "unavailable"
+    body: dict | None = None
+    message: str | None = None
+
+
+def _attempt_body(order: Order, attempt: PaymentAttempt) -> dict:
+    return {
+        "order_id": order.id,
+        "amount": attempt.amount_kopecks // 100,
+        "sberbank_order_id": attempt.gateway_order_id,
+        "payment_form_url": attempt.form_url,
+    }
+
+
+async def _locked_order(session: AsyncSession, order_id: int) -> Order:
+    order = await session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    if order is None:
+        raise NotFound("Order not found")
+    return order
+
+
+async def _latest_attempt(session: AsyncSession, order_id: int) -> PaymentAttempt | None:
+    return await session.scalar(
+        select(PaymentAttempt)
+        .where(PaymentAttempt.order_id == order_id)
+        .order_by(PaymentAttempt.attempt.desc())
+        .limit(1)
+    )
+
+
+async def register_payment(
+    session: AsyncSession,
+    settings,
+    gateway,
+    order_id: int,
+    return_url: str,
+    fail_url: str,
+    alerts=None,
+) -> Registration:
+    order = await _locked_order(session, order_id)
+    if order.is_payed:
+        raise Conflict("Order is already paid")
+    if order.status_id in settings.ORDER_CANCELLED_STATUS_IDS:
+        raise Conflict("Order is cancelled")
+    amount = order.total_sum * 100
+    if amount <= 0:
+        raise Conflict("Nothing to pay")
+    latest = await _latest_attempt(session, order_id)
+    if latest is not None and _reusable(latest, amount, settings):
+        reused = await _reuse_attempt(session, settings, gateway, order, latest, alerts)
+        if reused is not None:
+            return reused
+    attempt = PaymentAttempt(
+        order_id=order.id,
+        attempt=(latest.attempt + 1) if latest else 1,
+        order_number=f"{order.id}-{(latest.attempt + 1) if latest else 1}",
+        amount_kopecks=amount,
+        state="failed",
+    )
+    session.add(attempt)
+    await session.flush()
+    params = await _register_params(session, settings, order, attempt, return_url, fail_url)
+    try:
+        answer = await gateway.register(params)
+    except GatewayRefused as exc:
+        return Registration("refused", message=exc.message)
+    except GatewayUnavailable:
+        return Registration("unavailable")
+    attempt.state = "registered"
+    attempt.gateway_order_id = str(answer.get("orderId"))
+    attempt.form_url = answer.get("formUrl")
+    order.sberbank_id = attempt.gateway_order_id
+    await session.flush()
+    return Registration("registered", _attempt_body(order, attempt))
+
+
+def _reusable(attempt: PaymentAttempt, amount: int, settings) -> bool:
+    age = utcnow() - attempt.created_at
+    return (
+        attempt.state == "registered"
+        and attempt.amount_kopecks == amount
+        and age < timedelta(seconds=settings.SBER_SESSION_TIMEOUT_S)
+    )
+
+
+async def _reuse_attempt(session, settings, gateway, order, attempt, alerts):
+    try:
+        status = await gateway.order_status(attempt.gateway_order_id)
+    except (GatewayUnavailable, GatewayRefused):
+        return Registration("registered", _attempt_body(order, attempt))
+    code = _status_code(status)
+    if code == PAID:
+        await apply_gateway_status(session, settings, order, attempt, status, alerts)
+        if order.is_payed:
+            return Registration("paid")
+    if code in FAILED:
+        attempt.state = "failed"
+        return None
+    return Registration("registered", _attempt_body(order, attempt))
+
+
+async def _register_params(session, settings, order, attempt, return_url, fail_url) -> dict:
+    params: dict[str, Any] = {
+        "orderNumber": attempt.order_number,
+        "amount": attempt.amount_kopecks,
+        "currency": 643,
+        "returnUrl": return_url,
+        "failUrl": fail_url,
+        "description": f"Заказ №{order.id}",
+        "language": "ru",
+        "sessionTimeoutSecs": settings.SBER_SESSION_TIMEOUT_S,
+    }
+    if settings.SBER_SEND_ORDER_BUNDLE:
+        params["orderBundle"] = order_bundle_json(await _order_bundle(session, settings, order))
+    return params
+
+
+async def _order_bundle(session: AsyncSession, settings, order: Order) -> dict:
+    rows = (
+        await session.execute(
+            select(OrderLine, Variation.name)
+            .join(Variation, Variation.id == OrderLine.variation_id)
+            .where(OrderLine.order_id == order.id)
+            .order_by(OrderLine.id)
+        )
+    ).all()
+    items = []
+    for position, (line, name) in enumerate(rows, start=1):
+        items.append(
+            _cart_item(
+                position,
+                name,
+                line.amount,
+                line.current_price * 100,
+                line.variation_id,
+                1,
+                settings,
+            )
+        )
+    if order.delivery_cost > 0:
+        delivery = await session.get(DeliveryType, order.delivery_type_id)
+        items.append(
+            _cart_item(
+                len(items) + 1, delivery.name, 1, order.delivery_cost * 100, "delivery", 4, settings
+            )
+        )
+    customer = {"email": order.contact_email, "phone": order.contact_phone_number}
+    return {
+        "customerDetails": {k: v for k, v in customer.items() if v},
+        "cartItems": {"items": items},
+    }
+
+
+def _cart_item(position, name, quantity, unit_kopecks, code, payment_object, settings) -> dict:
+    return {
+        "positionId": position,
+        "name": name[:100],
+        "quantity": {"value": quantity, "measure": "шт."},
+        "itemCode": str(code),
+        "itemPrice": unit_kopecks,
+        "itemAmount": unit_kopecks * quantity,
+        "tax": {"taxType": settings.SBER_TAX_TYPE},
+        "itemAttributes": {
+            "attributes": [
+                {"name": "paymentMethod", "value": "1"},
+                {"name": "paymentObject", "value": str(payment_object)},
+            ]
+        },
+    }
+
+
+def _status_code(status: dict) -> int | None:
+    try:
+        return int(status.get("orderStatus"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _paid_time(status: dict) -> datetime:
+    for key in ("depositedDate", "authDateTime"):
+        value = status.get(key)
+        if isinstance(value, int | float) and value > 0:
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+    return utcnow()
+
+
+async def apply_gateway_status(
+    session: AsyncSession,
+    settings,
+    order: Order,
+    attempt: PaymentAttempt | None,
+    status: dict,
+    alerts=None,
+) -> None:
+    """Paid only on status 2 with the exact amount; 3/4/6 fail the attempt."""
+    code = _status_code(status)
+    expected = attempt.amount_kopecks if attempt else order.total_sum * 100
+    if code == PAID:
+        paid_amount = status.get("amount")
+        if paid_amount == expected == order.total_sum * 100:
+            await mark_paid(session, settings, order, attempt, _paid_time(status))
+        elif alerts is not None:
+            alerts.alert(
+                f"Сумма оплаты заказа №{order.id} не совпадает: {paid_amount} != {expected}",
+                key=("amount-mismatch", order.id),
+            )
+    elif code in FAILED and attempt is not None and attempt.state == "registered":
+        attempt.state = "failed"
+
+
+async def mark_paid(
+    session: AsyncSession, settings, order: Order, attempt: PaymentAttempt | None, paid_at
+) -> bool:
+    """Exactly once per order: the first transition emits, records and notifies."""
+    await session.refresh(order, with_for_update=True)
+    if order.is_payed:
+        return False
+    order.is_payed = True
+    order.paid_at = paid_at
+    if attempt is not None:
+        attempt.state = "paid"
+    emit_event(
+        session,
+        "OrderPaid",
+        order_id=order.id,
+        amount=order.total_sum,
+        gateway_order_id=attempt.gateway_order_id if attempt else order.sberbank_id,
+        source="gateway",
+    )
+    record_activity(session, "order_paid", order.customer_id, {"order_id": order.id})
+    await session.flush()
+    await notify_order_paid(session, settings, order.id, paid_at)
+    metrics.orders_paid_total.inc()
+    return True
+
+
+async def payment_status(
+    session: AsyncSession, settings, gateway, gateway_order_id: str, alerts=None
+) -> dict:
+    attempt = await session.scalar(
+        select(PaymentAttempt).where(PaymentAttempt.gateway_order_id == gateway_order_id)
+    )
+    order_id = (
+        attempt.order_id
+        if attempt
+        else await session.scalar(select(Order.id).where(Order.sberbank_id == gateway_order_id))
+    )
+    if order_id is None:
+        raise NotFound("Order not found")
+    try:
+        status = await gateway.order_status(gateway_order_id)
+    except (GatewayUnavailable, GatewayRefused):
+        raise BadGateway("Payment gateway unavailable") from None
+    order = await _locked_order(session, order_id)
+    await apply_gateway_status(session, settings, order, attempt, status, alerts)
+    amount = attempt.amount_kopecks if attempt else order.total_sum * 100
+    return {
+        "order_id": order.id,
+        "is_payed": order.is_payed,
+        "status": _status_code(status),
+        "amount": amount // 100,
+    }
+
+
+def callback_checksum(params: dict[str, str], secret: str) -> str:
+    signed = "".join(
+        f"{name};{value};" for name, value in sorted(params.items()) if name != "checksum"
+    )
+    return hmac.new(secret.encode(), signed.encode(), hashlib.sha256).hexdigest().upper()
+
+
+async def accept_callback(session: AsyncSession, settings, params: dict[str, str], alerts=None):
+    received = params.get("checksum", "")
+    expected = callback_checksum(params, settings.SBER_CALLBACK_SECRET)
+    if not received or not hmac.compare_digest(received.upper(), expected):
+        log.warning("payment callback with a bad checksum for %s", params.get("mdOrder"))
+        raise PermissionDenied("Invalid checksum")
+    md_order = params.get("mdOrder", "")
+    try:
+        async with session.begin_nested():
+            session.add(
+                PaymentCallback(
+                    md_order=md_order,
+                    order_number=params.get("orderNumber"),
+                    operation=params.get("operation", ""),
+                    status=params.get("status", ""),
+                    params=params,
+                )
+            )
+            await session.flush()
+    except IntegrityError:
+        return
+    attempt = await session.scalar(
+        select(PaymentAttempt).where(
+            (PaymentAttempt.gateway_order_id == md_order)
+            | (PaymentAttempt.order_number == params.get("orderNumber"))
+        )
+    )
+    if attempt is None:
+        log.warning("payment callback for an unknown order %s", md_order)
+        if alerts is not None:
+            alerts.alert(
+                f"Callback шлюза для неизвестного заказа {md_order}",
+                key=("unknown-callback", md_order),
+            )
+        return
+    queue_message(
+        session,
+        "payment_confirm",
+        "callback",
+        {"attempt_id": attempt.id, "gateway_order_id": attempt.gateway_order_id},
+    )
+
+
+async def confirm_payment_job(db, settings, payload: dict, alerts=None, gateway=None) -> None:
+    """Background check after a callback; raises while the gateway is unreachable (retried)."""
+    from helpers.sberbank import SberbankGateway
+
+    own_gateway = gateway is None
+    gateway = gateway or SberbankGateway(settings)
+    try:
+        status = await gateway.order_status(payload["gateway_order_id"])
+        async with db.begin() as session:
+            attempt = await session.get(PaymentAttempt, payload["attempt_id"])
+            order = await _locked_order(session, attempt.order_id)
+            await apply_gateway_status(session, settings, order, attempt, status, alerts)
+    finally:
+        if own_gateway:
+            await gateway.close()
+
+
+async def reconcile_payments(db, settings, gateway, alerts=None) -> int:
+    """Check attempts whose payment session ended; expire those a day old."""
+    now = utcnow()
+    settled_before = now - timedelta(seconds=settings.SBER_SESSION_TIMEOUT_S + 60)
+    async with db.begin() as session:
+        attempts = list(
+            await session.scalars(
+                select(PaymentAttempt).where(
+                    PaymentAttempt.state == "registered", PaymentAttempt.created_at < settled_before
+                )
+            )
+        )
+        for attempt in attempts:
+            if attempt.created_at < now - ATTEMPT_LIFETIME:
+                attempt.state = "expired"
+            else:
+                queue_message(
+                    session,
+                    "payment_confirm",
+                    "reconcile",
+                    {"attempt_id": attempt.id, "gateway_order_id": attempt.gateway_order_id},
+                )
+    return len(attempts)

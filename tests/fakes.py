@@ -1,0 +1,146 @@
+"""Real local servers standing in for the outside world: Telegram Bot API, the gateway, SMTP."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+
+from aiosmtpd.controller import Controller
+from sanic import Sanic
+from sanic.response import json
+
+from tests.support import free_port
+
+_names = itertools.count(1)
+
+
+async def serve(app: Sanic, port: int | None = None):
+    app.config.TOUCHUP = False
+    port = port or free_port()
+    server = await app.create_server(host="127.0.0.1", port=port, access_log=False)
+    await server.startup()
+    await server.before_start()
+    await server.after_start()
+    return server, port
+
+
+async def shutdown(server) -> None:
+    await server.before_stop()
+    server.close()
+    await server.wait_closed()
+    await server.after_stop()
+
+
+@dataclass
+class FakeTelegram:
+    """Speaks sendMessage; `replies` are served first (e.g. a 429), then 200s."""
+
+    messages: list = field(default_factory=list)
+    replies: list = field(default_factory=list)
+    server: object = None
+    port: int | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> FakeTelegram:
+        app = Sanic(f"fake_telegram_{next(_names)}")
+
+        @app.post("/<bot_token>/sendMessage")
+        async def send_message(request, bot_token):
+            if self.replies:
+                status, body = self.replies.pop(0)
+                return json(body, status=status)
+            self.messages.append(request.json)
+            return json({"ok": True, "result": {"message_id": len(self.messages)}})
+
+        self.server, self.port = await serve(app, self.port)
+        return self
+
+    async def stop(self) -> None:
+        await shutdown(self.server)
+
+
+class _Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 Message accepted"
+
+
+class FakeSmtp:
+    def __init__(self, port: int | None = None):
+        self.inbox = _Inbox()
+        self.port = port or free_port()
+        self.controller = None
+
+    def start(self) -> FakeSmtp:
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@dataclass
+class FakeGateway:
+    """Speaks register.do and getOrderStatusExtended.do of the acquiring gateway."""
+
+    registered: dict = field(default_factory=dict)
+    statuses: dict = field(default_factory=dict)
+    requests: list = field(default_factory=list)
+    refuse_with: str | None = None
+    server: object = None
+    port: int | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/payment/rest/"
+
+    async def start(self) -> FakeGateway:
+        app = Sanic(f"fake_gateway_{next(_names)}")
+
+        @app.post("/payment/rest/register.do")
+        async def register(request):
+            form = {key: values[0] for key, values in request.form.items()}
+            self.requests.append(("register", form))
+            if self.refuse_with:
+                return json({"errorCode": "1", "errorMessage": self.refuse_with})
+            order_id = str(uuid.uuid4())
+            self.registered[order_id] = form
+            self.statuses[order_id] = {"orderStatus": 0, "amount": int(form["amount"])}
+            return json(
+                {"orderId": order_id, "formUrl": f"https://pay.example/form?mdOrder={order_id}"}
+            )
+
+        @app.post("/payment/rest/getOrderStatusExtended.do")
+        async def status(request):
+            form = {key: values[0] for key, values in request.form.items()}
+            self.requests.append(("status", form))
+            found = self.statuses.get(form["orderId"])
+            if found is None:
+                return json({"errorCode": "6", "errorMessage": "Заказ не найден"})
+            return json(
+                {
+                    "errorCode": "0",
+                    "orderNumber": "x",
+                    **found,
+                    "cardAuthInfo": {"pan": "4111**1111", "cardholderName": "IVAN"},
+                }
+            )
+
+        self.server, self.port = await serve(app, self.port)
+        return self
+
+    def pay(self, order_id: str, amount: int | None = None) -> None:
+        self.statuses[order_id]["orderStatus"] = 2
+        if amount is not None:
+            self.statuses[order_id]["amount"] = amount
+
+    async def stop(self) -> None:
+        await shutdown(self.server)

@@ -1,0 +1,180 @@
+"""The outbox dispatcher against real local Telegram and SMTP servers."""
+
+from __future__ import annotations
+
+import asyncio
+from email import message_from_bytes, policy
+
+import pytest
+from sqlalchemy import select, update
+
+from db.engine import Database
+from db.models import OutboxMessage
+from db.models.base import utcnow
+from tests.fakes import FakeSmtp, FakeTelegram
+from tests.support import free_port, is_postgresql
+from tests.test_orders import order_body, setup_shop
+from transport.dispatcher import Dispatcher
+
+
+def channel_settings(settings, telegram_port: int, smtp_port: int):
+    return settings.replace(
+        TELEGRAM_TOKEN="123:abc",
+        TELEGRAM_API_BASE=f"http://127.0.0.1:{telegram_port}",
+        TELEGRAM_ORDERS_CHAT_ID="-1001",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp_port,
+        SMTP_SECURITY="none",
+        EMAIL_FROM="shop@vinterr-plus.ru",
+        EMAIL_SHOP_TO="boss@example.ru",
+    )
+
+
+async def make_due(db) -> None:
+    """Let the retry delays pass."""
+    async with db.begin() as session:
+        await session.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
+
+
+async def outbox_states(db) -> dict:
+    async with db.session() as session:
+        rows = await session.execute(select(OutboxMessage.kind, OutboxMessage.state))
+        states: dict = {}
+        for kind, state in rows:
+            states.setdefault(kind, []).append(state)
+    return states
+
+
+async def test_messages_survive_outages_and_arrive_once(settings, db, make_server, admin_headers):
+    telegram_port, smtp_port = free_port(), free_port()
+    configured = channel_settings(settings, telegram_port, smtp_port)
+    running = await make_server(
+        **{
+            k: getattr(configured, k)
+            for k in (
+                "TELEGRAM_TOKEN",
+                "TELEGRAM_API_BASE",
+                "TELEGRAM_ORDERS_CHAT_ID",
+                "SMTP_HOST",
+                "SMTP_PORT",
+                "SMTP_SECURITY",
+                "EMAIL_FROM",
+                "EMAIL_SHOP_TO",
+            )
+        }
+    )
+    shop = await setup_shop(running.client, admin_headers)
+    placed = await running.client.post("/orders", json=order_body(shop, last_name="<Ивановна>"))
+    assert placed.status_code == 201
+    dispatcher = Dispatcher(db, configured)
+    assert await dispatcher.run_once() == 5
+    states = await outbox_states(db)
+    assert states["telegram"] == ["pending"] and states["email"] == ["pending", "pending"]
+    telegram = await FakeTelegram(port=telegram_port).start()
+    smtp = FakeSmtp(port=smtp_port).start()
+    try:
+        await make_due(db)
+        await dispatcher.run_once()
+        await make_due(db)
+        assert await dispatcher.run_once() == 0
+    finally:
+        await telegram.stop()
+        smtp.stop()
+        await dispatcher.close()
+    assert len(telegram.messages) == 1
+    text = telegram.messages[0]["text"]
+    assert telegram.messages[0]["parse_mode"] == "HTML"
+    assert f"Оформлен заказ №{placed.json()['id']}" in text
+    assert "&lt;Ивановна&gt;" in text and "Итого: 11780 руб." in text
+    assert sorted(m.rcpt_tos[0] for m in smtp.inbox.messages) == [
+        "boss@example.ru",
+        "ivan@example.ru",
+    ]
+    email = message_from_bytes(smtp.inbox.messages[0].content, policy=policy.default)
+    assert email["Message-ID"] and email["Date"]
+    assert email.get_content_type() == "multipart/alternative"
+    assert all(len(line) <= 998 for line in smtp.inbox.messages[0].content.split(b"\r\n"))
+    states = await outbox_states(db)
+    assert {state for kind_states in states.values() for state in kind_states} == {"sent"}
+
+
+async def test_rolled_back_order_sends_nothing(settings, db, make_server, admin_headers):
+    running = await make_server(TELEGRAM_ORDERS_CHAT_ID="-1001", EMAIL_FROM="shop@example.ru")
+    shop = await setup_shop(running.client, admin_headers)
+    body = order_body(shop)
+    body["variations"][0]["amount"] = 99
+    assert (await running.client.post("/orders", json=body)).status_code == 400
+    states = await outbox_states(db)
+    assert "telegram" not in states and "email" not in states
+
+
+async def test_telegram_retry_after_and_bad_markup(settings, db):
+    telegram = await FakeTelegram().start()
+    configured = settings.replace(TELEGRAM_TOKEN="1:x", TELEGRAM_API_BASE=telegram.base_url)
+    async with db.begin() as session:
+        session.add(
+            OutboxMessage(
+                kind="telegram",
+                topic="t",
+                payload={"chat_id": "1", "text": "<b>a &amp; b</b>", "parse_mode": "HTML"},
+            )
+        )
+    telegram.replies = [
+        (429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 7}}),
+        (400, {"ok": False, "description": "Bad Request: can't parse entities"}),
+    ]
+    dispatcher = Dispatcher(db, configured)
+    try:
+        await dispatcher.run_once()
+        async with db.session() as session:
+            row = await session.scalar(select(OutboxMessage))
+        delay = (row.next_attempt_at - utcnow()).total_seconds()
+        assert 5 < delay <= 7 and row.state == "pending"
+        await make_due(db)
+        await dispatcher.run_once()
+    finally:
+        await dispatcher.close()
+        await telegram.stop()
+    assert telegram.messages == [
+        {"chat_id": "1", "text": "a & b", "disable_web_page_preview": True}
+    ]
+
+
+async def test_rejected_chat_gives_up(settings, db):
+    telegram = await FakeTelegram().start()
+    telegram.replies = [(403, {"ok": False, "description": "Forbidden: bot was blocked"})]
+    configured = settings.replace(TELEGRAM_TOKEN="1:x", TELEGRAM_API_BASE=telegram.base_url)
+    async with db.begin() as session:
+        session.add(
+            OutboxMessage(kind="telegram", topic="t", payload={"chat_id": "1", "text": "x"})
+        )
+    dispatcher = Dispatcher(db, configured)
+    try:
+        await dispatcher.run_once()
+    finally:
+        await dispatcher.close()
+        await telegram.stop()
+    assert (await outbox_states(db)) == {"telegram": ["failed"]}
+
+
+@pytest.mark.skipif(not is_postgresql(), reason="SKIP LOCKED claims need PostgreSQL")
+async def test_two_dispatchers_never_send_twice(settings, db):
+    telegram = await FakeTelegram().start()
+    configured = settings.replace(TELEGRAM_TOKEN="1:x", TELEGRAM_API_BASE=telegram.base_url)
+    async with db.begin() as session:
+        session.add_all(
+            OutboxMessage(kind="telegram", topic="t", payload={"chat_id": "1", "text": f"m{i}"})
+            for i in range(120)
+        )
+    other_db = Database(settings.DATABASE_URL, pool_size=2)
+    first, second = Dispatcher(db, configured), Dispatcher(other_db, configured)
+    try:
+        for _ in range(4):
+            await asyncio.gather(first.run_once(), second.run_once())
+    finally:
+        for dispatcher in (first, second):
+            await dispatcher.close()
+        await other_db.dispose()
+        await telegram.stop()
+    texts = [message["text"] for message in telegram.messages]
+    assert len(texts) == 120 and len(set(texts)) == 120

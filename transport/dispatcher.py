@@ -1,0 +1,208 @@
+"""The outbox dispatcher: delivers queued rows after commit, with retries, once per row.
+
+Rows are claimed in a short transaction (PostgreSQL: FOR UPDATE SKIP LOCKED plus a lease in
+`locked_until`), delivered, then marked; several dispatchers can run at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from sqlalchemy import delete, or_, select
+
+from db.engine import Database
+from db.models import OutboxMessage
+from db.models.base import utcnow
+from helpers import metrics
+from helpers.mailer import Mailer, MailRejected
+from helpers.telegram import (
+    TelegramBadMarkup,
+    TelegramClient,
+    TelegramRejected,
+    TelegramRetryLater,
+    plain_text,
+)
+
+log = logging.getLogger("shop.dispatcher")
+
+MAX_ATTEMPTS = 8
+BASE_DELAY_S = 10
+MAX_DELAY_S = 3600
+LEASE = timedelta(minutes=2)
+BATCH = 50
+PURGE_EVERY_S = 3600
+
+
+class GiveUp(Exception):
+    """Delivery failed for good; the row is marked failed."""
+
+
+class RetryAt(Exception):
+    def __init__(self, delay_s: float, reason: str):
+        super().__init__(reason)
+        self.delay_s = delay_s
+
+
+def backoff(attempt: int) -> float:
+    return min(BASE_DELAY_S * 2 ** (attempt - 1), MAX_DELAY_S)
+
+
+class Dispatcher:
+    def __init__(self, db: Database, settings, publisher=None, payment_checker=None, alerts=None):
+        self.db = db
+        self.settings = settings
+        self.publisher = publisher
+        self.payment_checker = payment_checker
+        self.alerts = alerts
+        self.telegram = (
+            TelegramClient(settings.TELEGRAM_API_BASE, settings.TELEGRAM_TOKEN)
+            if settings.TELEGRAM_TOKEN
+            else None
+        )
+        self.mailer = Mailer(settings) if settings.SMTP_HOST and settings.EMAIL_FROM else None
+        self.wake = asyncio.Event()
+        self._purged_at = 0.0
+
+    async def run_forever(self, poll_s: float = 1.0) -> None:
+        log.info("outbox dispatcher started")
+        while True:
+            try:
+                delivered = await self.run_once()
+                await self._purge_old()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatcher pass failed")
+                delivered = 0
+            if delivered == 0:
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), poll_s)
+
+    async def run_once(self) -> int:
+        rows = await self._claim()
+        for row in rows:
+            await self._finish(row, await self._attempt(row))
+        return len(rows)
+
+    async def _claim(self) -> list[OutboxMessage]:
+        now = utcnow()
+        async with self.db.begin() as session:
+            query = (
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.state == "pending",
+                    OutboxMessage.next_attempt_at <= now,
+                    or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(BATCH)
+            )
+            if self.db.dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = list(await session.scalars(query))
+            for row in rows:
+                row.locked_until = now + LEASE
+                row.attempts += 1
+        return rows
+
+    async def _attempt(self, row: OutboxMessage):
+        try:
+            await self._deliver(row)
+        except GiveUp as exc:
+            return ("failed", str(exc), None)
+        except RetryAt as exc:
+            return ("retry", str(exc), exc.delay_s)
+        except Exception as exc:
+            return ("retry", f"{type(exc).__name__}: {exc}"[:500], backoff(row.attempts))
+        return ("sent", None, None)
+
+    async def _deliver(self, row: OutboxMessage) -> None:
+        if row.kind == "telegram":
+            await self._send_telegram(row.payload)
+        elif row.kind == "email":
+            await self._send_email(row.payload)
+        elif row.kind == "event":
+            if self.publisher is not None:
+                await self.publisher.publish(row.topic, row.payload)
+        elif row.kind == "payment_confirm":
+            if self.payment_checker is None:
+                raise RetryAt(backoff(row.attempts), "payment checks are not configured")
+            await self.payment_checker(row.payload)
+        else:
+            raise GiveUp(f"unknown outbox kind {row.kind}")
+
+    async def _send_telegram(self, payload: dict) -> None:
+        if self.telegram is None:
+            log.info("telegram is not configured; message skipped")
+            return
+        try:
+            await self.telegram.send_message(
+                payload["chat_id"], payload["text"], payload.get("parse_mode")
+            )
+        except TelegramRetryLater as exc:
+            raise RetryAt(exc.retry_after, str(exc)) from None
+        except TelegramBadMarkup:
+            try:
+                await self.telegram.send_message(
+                    payload["chat_id"], plain_text(payload["text"]), None
+                )
+            except TelegramRejected as exc:
+                raise GiveUp(str(exc)) from None
+        except TelegramRejected as exc:
+            raise GiveUp(str(exc)) from None
+
+    async def _send_email(self, payload: dict) -> None:
+        if self.mailer is None:
+            log.info("email is not configured; message skipped")
+            return
+        try:
+            await self.mailer.send(
+                payload["to"], payload["subject"], payload["html"], payload["text"]
+            )
+        except MailRejected as exc:
+            raise GiveUp(str(exc)) from None
+
+    async def _finish(self, row: OutboxMessage, outcome) -> None:
+        state, error, delay = outcome
+        if state == "retry" and row.attempts >= MAX_ATTEMPTS:
+            state = "failed"
+        async with self.db.begin() as session:
+            stored = await session.get(OutboxMessage, row.id)
+            stored.locked_until = None
+            stored.last_error = error
+            if state == "sent":
+                stored.state, stored.sent_at = "sent", utcnow()
+                metrics.outbox_delivered_total.labels(row.kind).inc()
+            elif state == "failed":
+                stored.state = "failed"
+                metrics.outbox_failed_total.labels(row.kind).inc()
+                log.error("outbox %s %s given up: %s", row.kind, row.topic, error)
+                if self.alerts is not None:
+                    self.alerts.alert(
+                        f"Уведомление не доставлено: {row.kind} {row.topic}",
+                        key=("give-up", row.kind),
+                    )
+            else:
+                stored.next_attempt_at = utcnow() + timedelta(seconds=delay)
+                log.warning("outbox %s %s retry in %ss: %s", row.kind, row.topic, delay, error)
+
+    async def _purge_old(self) -> None:
+        loop_time = asyncio.get_running_loop().time()
+        if loop_time - self._purged_at < PURGE_EVERY_S:
+            return
+        self._purged_at = loop_time
+        cutoff = utcnow() - timedelta(days=self.settings.OUTBOX_RETENTION_DAYS)
+        async with self.db.begin() as session:
+            await session.execute(
+                delete(OutboxMessage).where(
+                    OutboxMessage.state == "sent", OutboxMessage.sent_at < cutoff
+                )
+            )
+
+    async def close(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.close()

@@ -1,0 +1,82 @@
+"""Payment routes: register an attempt, check its status, and the gateway's callback."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sanic import Request
+
+from api.payments import PaymentRegisteredSchema, PaymentStatusSchema, RegisterPaymentSchema
+from services import payments
+from services.errors import BadGateway, Conflict, NotFound
+from transport.http import load_body, reply, transaction
+from transport.limits import limit_request
+from transport.routing import CHECKSUM, PUBLIC, route
+
+
+@route(
+    "/register_payment",
+    "POST",
+    auth=PUBLIC,
+    body=RegisterPaymentSchema,
+    response=PaymentRegisteredSchema,
+    errors=(400, 404, 409, 429, 502),
+    summary="Register a payment attempt at the gateway",
+)
+async def register_payment(request: Request):
+    limit_request(request, "orders")
+    app = request.app
+    data = load_body(request, RegisterPaymentSchema(app.ctx.settings.allowed_return_hosts))
+    async with transaction(request) as session:
+        result = await payments.register_payment(
+            session,
+            app.ctx.settings,
+            app.ctx.gateway,
+            data["order_id"],
+            data["return_url"],
+            data["fail_url"],
+            app.ctx.alerts,
+        )
+    if result.outcome == "paid":
+        raise Conflict("Order is already paid")
+    if result.outcome == "refused":
+        raise Conflict(result.message)
+    if result.outcome == "unavailable":
+        raise BadGateway("Payment gateway unavailable")
+    return reply(result.body)
+
+
+@route(
+    "/orders/<sberbank_order_id:uuid>/status_payment",
+    "GET",
+    auth=PUBLIC,
+    response=PaymentStatusSchema,
+    errors=(404, 502),
+    summary="Payment status of an attempt",
+)
+async def payment_status(request: Request, sberbank_order_id: UUID):
+    app = request.app
+    async with transaction(request) as session:
+        body = await payments.payment_status(
+            session, app.ctx.settings, app.ctx.gateway, str(sberbank_order_id), app.ctx.alerts
+        )
+    return reply(body)
+
+
+@route(
+    "/payments/callback",
+    "GET",
+    "POST",
+    auth=CHECKSUM,
+    errors=(403, 404),
+    summary="Gateway notification (HMAC-SHA256 checksum)",
+)
+async def payment_callback(request: Request):
+    settings = request.app.ctx.settings
+    if not settings.SBER_CALLBACK_SECRET:
+        raise NotFound("Not found")
+    source = request.form if request.method == "POST" else request.args
+    params = {key: values[0] for key, values in source.items()}
+    async with transaction(request) as session:
+        await payments.accept_callback(session, settings, params, request.app.ctx.alerts)
+    return reply({"message": "OK"})
