@@ -1,0 +1,159 @@
+"""Payments against a real local server speaking the acquiring gateway's protocol."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from db.models import OutboxMessage, PaymentCallback
+from services.payments import callback_checksum, confirm_payment_job
+from tests.fakes import FakeGateway
+from tests.support import free_port
+from tests.test_orders import order_body, setup_shop
+
+RETURN = {"return_url": "https://vinterr-plus.ru/ok", "fail_url": "https://vinterr-plus.ru/fail"}
+SECRET = "callback-secret"
+
+
+@pytest.fixture
+async def gateway():
+    fake = await FakeGateway().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def paying(make_server, gateway, admin_headers):
+    running = await make_server(
+        SBER_BASE_URL=gateway.base_url,
+        PAYMENT_ALLOWED_RETURN_HOSTS=("vinterr-plus.ru",),
+        SBER_CALLBACK_SECRET=SECRET,
+        TELEGRAM_ORDERS_CHAT_ID="-1001",
+        ORDER_CANCELLED_STATUS_IDS=(2,),
+    )
+    shop = await setup_shop(running.client, admin_headers)
+    order = (await running.client.post("/orders", json=order_body(shop))).json()
+    return running.client, order, running.app.ctx.settings
+
+
+async def count(db, model, *conditions) -> int:
+    async with db.session() as session:
+        return await session.scalar(select(func.count()).select_from(model).where(*conditions))
+
+
+async def test_register_and_pay(paying, gateway, db):
+    client, order, _ = paying
+    response = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["order_id"] == order["id"] and body["amount"] == order["total_sum"] == 11780
+    assert set(body) == {"order_id", "amount", "sberbank_order_id", "payment_form_url"}
+    _, form = gateway.requests[0]
+    assert form["amount"] == "1178000" and form["orderNumber"] == f"{order['id']}-1"
+    assert form["currency"] == "643" and form["description"] == f"Заказ №{order['id']}"
+    bundle = json.loads(form["orderBundle"])
+    items = bundle["cartItems"]["items"]
+    assert sum(item["itemAmount"] for item in items) == 1178000
+    assert items[-1]["itemCode"] == "delivery"
+    again = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    assert again.json() == body
+    assert [kind for kind, _ in gateway.requests] == ["register", "status"]
+    gateway.pay(body["sberbank_order_id"])
+    status = await client.get(f"/orders/{body['sberbank_order_id']}/status_payment")
+    assert status.json() == {
+        "order_id": order["id"],
+        "is_payed": True,
+        "status": 2,
+        "amount": 11780,
+    }
+    await client.get(f"/orders/{body['sberbank_order_id']}/status_payment")
+    assert await count(db, OutboxMessage, OutboxMessage.topic == "OrderPaid") == 1
+    assert await count(db, OutboxMessage, OutboxMessage.topic == "order_paid") == 1
+    paid = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    assert paid.status_code == 409 and paid.json()["message"] == "Order is already paid"
+
+
+async def test_amount_mismatch_is_not_paid(paying, gateway):
+    client, order, _ = paying
+    body = (await client.post("/register_payment", json={"order_id": order["id"], **RETURN})).json()
+    gateway.pay(body["sberbank_order_id"], amount=100)
+    status = (await client.get(f"/orders/{body['sberbank_order_id']}/status_payment")).json()
+    assert status["is_payed"] is False and status["status"] == 2
+
+
+async def test_refused_gateway_and_next_attempt(paying, gateway):
+    client, order, _ = paying
+    gateway.refuse_with = "Заказ с таким номером уже обработан"
+    refused = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    assert refused.status_code == 409
+    assert refused.json()["message"] == "Заказ с таким номером уже обработан"
+    gateway.refuse_with = None
+    ok = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    assert ok.status_code == 200
+    assert gateway.requests[-1][1]["orderNumber"] == f"{order['id']}-2"
+
+
+async def test_unreachable_gateway_is_502(make_server, admin_headers):
+    running = await make_server(
+        SBER_BASE_URL=f"http://127.0.0.1:{free_port()}/payment/rest/",
+        PAYMENT_ALLOWED_RETURN_HOSTS=("vinterr-plus.ru",),
+    )
+    shop = await setup_shop(running.client, admin_headers)
+    order = (await running.client.post("/orders", json=order_body(shop))).json()
+    down = await running.client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    assert down.status_code == 502
+    assert down.json()["message"] == "Payment gateway unavailable"
+
+
+async def test_register_validation(paying, admin_headers):
+    client, order, _ = paying
+    evil = await client.post(
+        "/register_payment",
+        json={
+            "order_id": order["id"],
+            "return_url": "https://evil.example/x",
+            "fail_url": "http://vinterr-plus.ru/fail",
+        },
+    )
+    assert evil.status_code == 400
+    assert set(evil.json()["fields"]) == {"return_url", "fail_url"}
+    missing = await client.post("/register_payment", json={"order_id": 999, **RETURN})
+    assert missing.status_code == 404
+    await client.patch(f"/orders/{order['id']}", json={"status_id": 2}, headers=admin_headers)
+    cancelled = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    assert cancelled.status_code == 409 and cancelled.json()["message"] == "Order is cancelled"
+    unknown = await client.get(f"/orders/{uuid.uuid4()}/status_payment")
+    assert unknown.status_code == 404
+
+
+async def test_callback_checksum_dedupe_and_confirmation(paying, gateway, db):
+    client, order, settings = paying
+    body = (await client.post("/register_payment", json={"order_id": order["id"], **RETURN})).json()
+    params = {
+        "mdOrder": body["sberbank_order_id"],
+        "orderNumber": f"{order['id']}-1",
+        "operation": "deposited",
+        "status": "1",
+    }
+    forged = await client.post("/payments/callback", data={**params, "checksum": "00AA"})
+    assert forged.status_code == 403 and forged.json()["message"] == "Invalid checksum"
+    signed = {**params, "checksum": callback_checksum(params, SECRET)}
+    for _ in range(2):
+        accepted = await client.get("/payments/callback", params=signed)
+        assert accepted.status_code == 200 and accepted.json() == {"message": "OK"}
+    assert await count(db, PaymentCallback) == 1
+    async with db.session() as session:
+        job = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.kind == "payment_confirm")
+        )
+    gateway.pay(body["sberbank_order_id"])
+    await confirm_payment_job(db, settings, job.payload)
+    status = (await client.get(f"/orders/{body['sberbank_order_id']}/status_payment")).json()
+    assert status["is_payed"] is True
+
+
+async def test_callback_disabled_without_secret(client):
+    assert (await client.get("/payments/callback")).status_code == 404
