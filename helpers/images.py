@@ -1,0 +1,71 @@
+"""Image uploads: decode, orient, convert to WebP; safe paths inside the media folder."""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+MAX_PIXELS = 40_000_000
+
+
+class NotAnImage(Exception):
+    """The upload does not decode as a JPEG, PNG, WebP or GIF picture of a sane size."""
+
+
+def convert_to_webp(data: bytes, quality: int) -> bytes:
+    """CPU-bound: call it in a worker thread."""
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in ACCEPTED_FORMATS:
+                raise NotAnImage(probe.format)
+            if probe.width * probe.height > MAX_PIXELS:
+                raise NotAnImage("too many pixels")
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            image = ImageOps.exif_transpose(image).convert("RGB")
+            output = io.BytesIO()
+            image.save(output, format="WEBP", quality=quality)
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as exc:
+        raise NotAnImage(str(exc)) from None
+    return output.getvalue()
+
+
+def new_image_path() -> str:
+    name = secrets.token_hex(16)
+    return f"{name[:2]}/{name}.webp"
+
+
+def write_file(root: str, relative: str, content: bytes) -> None:
+    target = Path(root) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(".tmp")
+    temporary.write_bytes(content)
+    os.replace(temporary, target)
+
+
+def safe_media_path(root: str, relative: str) -> Path | None:
+    """The file for a URL path, or None when the path could leave the media folder."""
+    if not relative or "\\" in relative or "\x00" in relative or relative.startswith("/"):
+        return None
+    if any(part in {"", ".", ".."} for part in relative.split("/")):
+        return None
+    base = Path(root).resolve()
+    candidate = (base / relative).resolve()
+    if base != candidate and base not in candidate.parents:
+        return None
+    return candidate
+
+
+def remove_file(path: Path) -> None:
+    path.unlink(missing_ok=True)

@@ -1,0 +1,172 @@
+"""1C uploads: Excel remains and weights, JSON remains; all-or-nothing, reservations kept."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook
+
+from tests import factories
+from tests.test_orders import order_body, setup_shop
+
+
+def xlsx(rows: list[list]) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+def remains_report(lines: list[list]) -> bytes:
+    return xlsx(
+        [
+            ["Остатки товаров на складах", None, None],
+            ["Период: 22.11.2026", None, None],
+            [None, None, None],
+            ["Номенклатура", "Характеристика.Код", "Итого\xa0по  всем складам"],
+            [None, None, "шт."],
+            *lines,
+            ["Итого", None, 999],
+        ]
+    )
+
+
+async def coded_shop(client, headers):
+    shop = await setup_shop(client, headers, stock=5)
+    await client.patch(
+        f"/variations/{shop['first']['id']}", json={"variation_1c_id": "000123"}, headers=headers
+    )
+    await client.patch(
+        f"/variations/{shop['second']['id']}", json={"variation_1c_id": "000456"}, headers=headers
+    )
+    return shop
+
+
+async def stock_of(client, variation_id):
+    variation = (await client.get(f"/variations/{variation_id}")).json()
+    return variation["stock"], variation["reserved"], variation["amount"]
+
+
+async def test_excel_remains(client, admin_headers):
+    shop = await coded_shop(client, admin_headers)
+    placed = await client.post("/orders", json=order_body(shop))
+    assert placed.status_code == 201
+    report = remains_report(
+        [
+            ["Платье красное S", "000123", 4],
+            ["Платье красное S", 123.0, "1,5"],
+            ["Неизвестное", "000999", 3],
+            [None, None, 7],
+        ]
+    )
+    response = await client.post(
+        "/variations/update_remains", files={"file": ("report.xlsx", report)}, headers=admin_headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "message": "OK",
+        "rows": 3,
+        "updated": 1,
+        "zeroed": 1,
+        "unknown_codes": 1,
+        "unknown_code_samples": ["000999"],
+        "skipped_rows": 3,
+    }
+    assert await stock_of(client, shop["first"]["id"]) == (5, 2, 3)
+    assert await stock_of(client, shop["second"]["id"]) == (0, 1, 0)
+
+
+async def test_bad_reports_change_nothing(client, admin_headers):
+    shop = await coded_shop(client, admin_headers)
+    cases = [
+        (b"not an excel file", "Unsupported file format: upload .xlsx"),
+        (b"PK\x03\x04broken zip", "Unsupported file format: upload .xlsx"),
+        (
+            xlsx([["Код", "Остаток"], ["1", 2]]),
+            "Required columns not found: Характеристика.Код, Итого по всем складам",
+        ),
+        (remains_report([]), "No data rows found"),
+    ]
+    for content, message in cases:
+        response = await client.post(
+            "/variations/update_remains", files={"file": ("r.xlsx", content)}, headers=admin_headers
+        )
+        assert response.status_code == 400
+        assert response.json()["message"] == message
+    missing = await client.post(
+        "/variations/update_remains", files={"other": ("r", b"x")}, headers=admin_headers
+    )
+    assert missing.status_code == 400 and "file" in missing.json()["fields"]
+    assert await stock_of(client, shop["first"]["id"]) == (5, 0, 5)
+    assert (await client.post("/variations/update_remains")).status_code == 401
+
+
+async def test_weights(client, admin_headers):
+    refs = await factories.directories(client, admin_headers)
+    good = await factories.good(client, admin_headers, refs, article="00777")
+    report = xlsx(
+        [
+            ["Отчёт по весам"],
+            ["КодАртикул", "Наименование", "Вес"],
+            ["00777", "Платье", "0,5"],
+            ["00777", "Платье", 0.45],
+            ["X-1", "Нет такого", 1],
+            ["00888", "Без веса", None],
+        ]
+    )
+    response = await client.post(
+        "/goods/update_weights", files={"file": ("w.xlsx", report)}, headers=admin_headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "message": "OK",
+        "rows": 3,
+        "updated": 1,
+        "unknown_articles": 1,
+        "unknown_article_samples": ["X-1"],
+        "skipped_rows": 1,
+    }
+    detail = (await client.get(f"/goods/{good['id']}", headers=admin_headers)).json()
+    assert detail["weight"] == 0.45
+
+
+async def test_json_remains(client, admin_headers):
+    shop = await coded_shop(client, admin_headers)
+    partial = await client.post(
+        "/variations/auto_update_remains",
+        json={
+            "variations_data": [
+                {"one_c_id": 123, "amount": 2},
+                {"one_c_id": "000123", "amount": 1},
+                {"one_c_id": "777", "amount": -5},
+            ],
+            "full_report": False,
+        },
+        headers=admin_headers,
+    )
+    assert partial.status_code == 200
+    assert partial.json()["updated"] == 1 and partial.json()["zeroed"] == 0
+    assert partial.json()["unknown_code_samples"] == ["777"]
+    assert await stock_of(client, shop["first"]["id"]) == (3, 0, 3)
+    assert await stock_of(client, shop["second"]["id"]) == (5, 0, 5)
+    full = await client.post(
+        "/variations/auto_update_remains",
+        json=[{"one_c_id": "000123", "amount": -1}],
+        headers=admin_headers,
+    )
+    assert full.json()["zeroed"] == 1
+    assert await stock_of(client, shop["second"]["id"]) == (0, 0, 0)
+    for body in (
+        {"variations_data": []},
+        [],
+        {"variations_data": [{"one_c_id": "", "amount": 1}]},
+        {"variations_data": [{"one_c_id": "1", "amount": 1.5}]},
+    ):
+        refused = await client.post(
+            "/variations/auto_update_remains", json=body, headers=admin_headers
+        )
+        assert refused.status_code == 400, body
+    assert await stock_of(client, shop["first"]["id"]) == (0, 0, 0)

@@ -1,0 +1,80 @@
+"""Image routes: upload for a variation, serve from the media folder, delete."""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+from urllib.parse import unquote
+
+from sanic import Request
+from sanic.response import file
+
+from api.base import RequestSchema
+from api.fields import Int
+from helpers.images import remove_file, safe_media_path
+from services import images
+from services.errors import NotFound, TooLarge
+from transport.http import load_query, no_content, reply, transaction
+from transport.routing import ADMIN, PUBLIC, route
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class ImageQuerySchema(RequestSchema):
+    variation_id = Int(required=True, minimum=1)
+
+
+@route(
+    "/images",
+    "POST",
+    auth=ADMIN,
+    query=ImageQuerySchema,
+    status=201,
+    body_limit=None,
+    content="multipart/form-data",
+    extra={"file_field": "image"},
+    errors=(400, 401, 403, 404, 413),
+    summary="Upload an image of a variation",
+)
+async def upload_image(request: Request):
+    settings = request.app.ctx.settings
+    if len(request.body or b"") > max(settings.IMAGE_MAX_BYTES, settings.UPLOAD_MAX_BYTES):
+        raise TooLarge("Image is too large")
+    query = load_query(request, ImageQuerySchema())
+    upload = request.files.get("image") if request.files else None
+    async with transaction(request) as session:
+        image = await images.upload_image(
+            session, settings, query["variation_id"], upload.body if upload else None
+        )
+    request.app.ctx.catalog_cache.invalidate()
+    url = f"{settings.PUBLIC_BASE_URL.rstrip('/')}/images/{image.url}"
+    return reply({"image_url": url, "variation_id": image.variation_id}, status=201)
+
+
+@route("/images/<img_path:path>", "GET", auth=PUBLIC, errors=(404,), summary="An image file")
+async def serve_image(request: Request, img_path: str):
+    path = safe_media_path(request.app.ctx.settings.MEDIA_ROOT, unquote(img_path))
+    if path is None or not await asyncio.to_thread(path.is_file):
+        raise NotFound("Image not found")
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return await file(path, mime_type=mime, headers={"Cache-Control": IMMUTABLE})
+
+
+@route(
+    "/images/<img_path:path>",
+    "DELETE",
+    auth=ADMIN,
+    status=204,
+    errors=(401, 403, 404),
+    summary="Delete an image and its file",
+)
+async def delete_image(request: Request, img_path: str):
+    img_path = unquote(img_path)
+    path = safe_media_path(request.app.ctx.settings.MEDIA_ROOT, img_path)
+    if path is None:
+        raise NotFound("Image not found")
+    async with transaction(request) as session:
+        await images.delete_image(session, img_path)
+    await asyncio.to_thread(remove_file, path)
+    request.app.ctx.catalog_cache.invalidate()
+    return no_content()
