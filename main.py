@@ -133,6 +133,25 @@ def deactivate_api_client(settings: Settings, args: argparse.Namespace) -> int:
     return run_with_db(settings, job)
 
 
+@command("import-customers")
+def import_customers(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from services.errors import DomainError
+    from services.legacy_import import import_customers as run_import
+
+    async def job(db) -> int:
+        try:
+            report = await run_import(db, settings, args.dry_run)
+        except DomainError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
+
+    return run_with_db(settings, job)
+
+
 @command("dispatch")
 def dispatch(settings: Settings, args: argparse.Namespace) -> int:
     from helpers.alerts import AlertQueue
@@ -164,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="serve HTTP (default)")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("dispatch", help="run the outbox dispatcher alone")
+    legacy = sub.add_parser("import-customers", help="import customers from LEGACY_DB_URL")
+    legacy.add_argument("--dry-run", action="store_true")
     admin = sub.add_parser("create-admin", help="create or reset a staff user")
     admin.add_argument("--login", required=True)
     admin.add_argument("--password")

@@ -111,3 +111,7 @@ class CustomerListQuerySchema(PageQuerySchema):
     def check_status(self, value: str, data_key: str) -> None:
         if value not in {"active", "deleted", "all"}:
             raise ValidationError("Must be one of: active, deleted, all.")
+
+
+class ImportRequestSchema(RequestSchema):
+    dry_run = Bool(load_default=False)

@@ -110,7 +110,7 @@ def _operation(route: RouteSpec) -> dict[str, Any]:
 def _path_parameters(route: RouteSpec) -> list[dict[str, Any]]:
     return (
         [
-            {"name": name, "in": "path", "required": True, "schema": dict(_PARAM_TYPES[kind])}
+            {"name": name, "in": "path", "required": True, "schema": dict(_PARAM_TYPES[kind or None])}
             for name, kind in _PARAM.findall(route.path)
         ]
         if _PARAM.search(route.path)

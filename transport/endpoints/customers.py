@@ -13,8 +13,9 @@ from api.customers import (
     CustomerSchema,
     CustomerTokenSchema,
     CustomerUpdateSchema,
+    ImportRequestSchema,
 )
-from services import customers
+from services import customers, legacy_import
 from services.errors import NotFound, Unauthorized
 from transport.http import dump, load_body, load_query, no_content, reply, transaction
 from transport.limits import check_limit, count_hit, limit_request
@@ -172,3 +173,18 @@ async def erase_customer(request: Request, customer_id: int):
     async with transaction(request) as session:
         await customers.erase(session, customer_id)
     return no_content()
+
+
+@route(
+    "/customers/import",
+    "POST",
+    auth=ADMIN,
+    body=ImportRequestSchema,
+    errors=(400, 401, 403, 409, 502, 503),
+    summary="Import customers from the legacy database",
+)
+async def import_customers(request: Request):
+    data = load_body(request, ImportRequestSchema())
+    app = request.app
+    report = await legacy_import.import_customers(app.ctx.db, app.ctx.settings, data["dry_run"])
+    return reply(report)
