@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields
 
 from api.base import CreateSchema, RequestSchema
-from api.fields import Int, Str
+from api.fields import INT32_MAX, INT32_MIN, Int, Str
 
 
 class ItemSchema(Schema):
@@ -64,7 +64,7 @@ class ParentFilter(fields.Field):
         if isinstance(value, str) and value.strip().lower() == "null":
             return None
         number = Int.parse(value)
-        if number is None:
+        if number is None or not INT32_MIN <= number <= INT32_MAX:
             raise ValidationError("Not a valid integer.")
         return number
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -45,9 +46,8 @@ def _path_value(kind: str | None):
         return st.integers(min_value=0, max_value=2**63).map(str)
     if kind == "uuid":
         return st.uuids().map(str)
-    return st.text(
-        alphabet=st.characters(codec="ascii", exclude_characters="/?#"), min_size=1, max_size=20
-    )
+    printable = st.characters(min_codepoint=33, max_codepoint=0x44F, exclude_characters="/?#")
+    return st.text(alphabet=printable, min_size=1, max_size=20).map(quote)
 
 
 def _request(spec):

@@ -1,0 +1,271 @@
+"""Benchmark scenarios: each fills its own database, starts the server and returns Markdown."""
+
+from __future__ import annotations
+
+import io
+import statistics
+import time
+
+import httpx
+from openpyxl import Workbook
+from sqlalchemy import select
+
+from bench.generate import fill_events, fill_shop
+from bench.load import HEADER, run_load
+from bench.run import SECRET, Context
+from db.models import Variation
+from helpers.tokens import issue_token
+from services.catalog import build_storefront
+from services.staff_users import create_or_reset_admin
+
+CONCURRENCY = 16
+DURATION_S = 8.0
+
+
+def table(results) -> str:
+    return "\n".join([HEADER, *(result.row() for result in results)])
+
+
+def get(path: str, headers: dict | None = None):
+    return lambda _index: {"method": "GET", "url": path, "headers": headers or {}}
+
+
+async def foundation(ctx: Context) -> str:
+    data = await fill_shop(ctx.db, goods=50, customers=1000, orders=100)
+    async with ctx.db.begin() as session:
+        user, _ = await create_or_reset_admin(session, 12, "bench", "bench-password", "B", "B")
+    token = issue_token(SECRET, "admin", user.id, 60, user.token_version)
+    await ctx.start_server()
+    login = {"login": "bench", "password": "bench-password"}
+    results = [
+        await run_load(ctx.base_url, "GET /", get("/"), CONCURRENCY, DURATION_S),
+        await run_load(
+            ctx.base_url, "GET /categories/all", get("/categories/all"), CONCURRENCY, DURATION_S
+        ),
+        await run_load(
+            ctx.base_url,
+            "GET /customers/<id> (staff token)",
+            lambda i: {
+                "method": "GET",
+                "url": f"/customers/{1 + i % 1000}",
+                "headers": {"Authorization": token},
+            },
+            CONCURRENCY,
+            DURATION_S,
+        ),
+        await run_load(
+            ctx.base_url,
+            "POST /users/auth (bcrypt cost 12)",
+            lambda _i: {"method": "POST", "url": "/users/auth", "json": login},
+            CONCURRENCY,
+            DURATION_S,
+        ),
+    ]
+    return (
+        f"Data: {data}. One worker, {CONCURRENCY} connections, {DURATION_S:.0f} s per "
+        f"route, async Python load client on the same machine.\n\n{table(results)}"
+    )
+
+
+async def catalog(ctx: Context) -> str:
+    data = await fill_shop(ctx.db, goods=500, variations_per_good=4, images_per_variation=2)
+    timings = []
+    async with ctx.db.session() as session:
+        for _ in range(21):
+            started = time.perf_counter()
+            items, _ = await build_storefront(session, {})
+            timings.append((time.perf_counter() - started) * 1000)
+    await ctx.start_server()
+    async with httpx.AsyncClient(base_url=ctx.base_url) as client:
+        etag = (await client.get("/goods/all")).headers["etag"]
+    results = [
+        await run_load(ctx.base_url, "GET /", get("/"), CONCURRENCY, DURATION_S),
+        await run_load(
+            ctx.base_url, "GET /goods/all (full)", get("/goods/all"), CONCURRENCY, DURATION_S
+        ),
+        await run_load(
+            ctx.base_url,
+            "GET /goods/all?page=1&count=20",
+            get("/goods/all?page=1&count=20"),
+            CONCURRENCY,
+            DURATION_S,
+        ),
+        await run_load(
+            ctx.base_url,
+            "GET /goods/all If-None-Match (304)",
+            get("/goods/all", {"If-None-Match": etag}),
+            CONCURRENCY,
+            DURATION_S,
+        ),
+        await run_load(
+            ctx.base_url,
+            "GET /variations/<id>",
+            lambda i: {"method": "GET", "url": f"/variations/{1 + i % 2000}"},
+            CONCURRENCY,
+            DURATION_S,
+        ),
+    ]
+    hello, _, page = results[0], results[1], results[2]
+    return (
+        f"Data: {data}. One worker, {CONCURRENCY} connections, {DURATION_S:.0f} s per route.\n\n"
+        f"{table(results)}\n\n"
+        f"- Full catalogue ({len(items)} goods) built from the database, no cache: "
+        f"p50 {statistics.median(timings):.1f} ms over 21 builds (target < 50 ms).\n"
+        f"- Page of 20 vs `GET /`: {page.rps / hello.rps * 100:.0f}% (target >= 50%)."
+    )
+
+
+def remains_workbook(codes: list[str]) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(["Остатки на складах"])
+    sheet.append(["Номенклатура", "Характеристика.Код", "Итого по всем складам"])
+    sheet.append([None, None, "шт."])
+    for index, code in enumerate(codes):
+        sheet.append([f"Товар {index}", code, index % 17])
+    sheet.append(["Итого", None, 0])
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+async def uploads(ctx: Context) -> str:
+    data = await fill_shop(
+        ctx.db, goods=12_500, variations_per_good=4, images_per_variation=0, customers=10, orders=10
+    )
+    async with ctx.db.begin() as session:
+        user, _ = await create_or_reset_admin(session, 4, "bench", "x", "B", "B")
+        codes = list(await session.scalars(select(Variation.variation_1c_id)))
+    token = issue_token(SECRET, "admin", user.id, 60, user.token_version)
+    content = remains_workbook(codes)
+    await ctx.start_server()
+    timings = []
+    async with httpx.AsyncClient(base_url=ctx.base_url, timeout=300) as client:
+        for _ in range(3):
+            started = time.perf_counter()
+            response = await client.post(
+                "/variations/update_remains",
+                files={"file": ("remains.xlsx", content)},
+                headers={"Authorization": token},
+            )
+            timings.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.text
+    body = response.json()
+    return (
+        f"Data: {data}; report of {len(codes):,} rows ({len(content) / 1024:.0f} KiB).\n\n"
+        f"| run | seconds |\n|---|---|\n"
+        + "\n".join(f"| {i + 1} | {t:.2f} |" for i, t in enumerate(timings))
+        + f"\n\nLast answer: updated {body['updated']}, zeroed {body['zeroed']}, unknown "
+        f"{body['unknown_codes']}. Target: under 10 s."
+    )
+
+
+async def orders(ctx: Context) -> str:
+    stock = 40
+    data = await fill_shop(
+        ctx.db,
+        goods=5,
+        variations_per_good=4,
+        images_per_variation=1,
+        customers=10,
+        orders=0,
+        stock=stock,
+    )
+    async with ctx.db.session() as session:
+        prices = dict((await session.execute(select(Variation.id, Variation.price))).all())
+    await ctx.start_server()
+    ids = sorted(prices)
+
+    def order(index: int) -> dict:
+        vid = ids[index % len(ids)]
+        return {
+            "method": "POST",
+            "url": "/orders",
+            "json": {
+                "first_name": "Анна",
+                "second_name": "Покупатель",
+                "phone_number": "79120000000",
+                "email": f"buyer{index % 50}@example.ru",
+                "delivery_type_id": 1,
+                "delivery_cost": 300,
+                "city": "Челябинск",
+                "street": "Тополиная",
+                "delivery_address": "Челябинск, Тополиная 11",
+                "variations": [{"variation_id": vid, "amount": 1, "current_price": prices[vid]}],
+            },
+        }
+
+    result = await run_load(
+        ctx.base_url, "POST /orders", order, CONCURRENCY, 60.0, max_requests=len(ids) * stock + 200
+    )
+    async with ctx.db.session() as session:
+        rows = (
+            await session.execute(select(Variation.id, Variation.stock, Variation.reserved))
+        ).all()
+    oversold = [vid for vid, left, reserved in rows if reserved > left or left != stock]
+    checked = len(rows)
+    created = result.statuses.get(201, 0)
+    reserved_total = sum(reserved for _, _, reserved in rows)
+    return (
+        f"Data: {data}, {len(ids)} variations x {stock} units. One worker, {CONCURRENCY} "
+        f"concurrent clients buying one unit each until stock runs out (then 400s).\n\n"
+        f"{table([result])}\n\n"
+        f"- Orders created: {created} ({created / result.seconds:,.0f} orders/s over the run); "
+        f"units reserved: {reserved_total}; initial stock: {len(ids) * stock}.\n"
+        f"- Check sold + remaining = initial for every variation: "
+        f"{'OK' if not oversold and reserved_total == created else 'FAILED ' + str(oversold)}"
+        f" ({checked} variations checked; no variation has reserved > stock)."
+    )
+
+
+async def events(ctx: Context) -> str:
+    await fill_shop(ctx.db, goods=5, customers=5000, orders=0)
+    started = time.perf_counter()
+    await fill_events(ctx.db, 1_000_000, 5000)
+    filled = time.perf_counter() - started
+    async with ctx.db.begin() as session:
+        user, _ = await create_or_reset_admin(session, 4, "bench", "x", "B", "B")
+    token = issue_token(SECRET, "admin", user.id, 60, user.token_version)
+    headers = {"Authorization": token}
+    await ctx.start_server()
+    batch = [
+        {"type": "page.view", "customer_id": 1 + i % 5000, "data": {"path": "/catalog"}}
+        for i in range(500)
+    ]
+    ingest = await run_load(
+        ctx.base_url,
+        "POST /events/batch (500 events)",
+        lambda _i: {
+            "method": "POST",
+            "url": "/events/batch",
+            "json": {"events": batch},
+            "headers": headers,
+        },
+        4,
+        DURATION_S,
+    )
+    stats = [
+        await run_load(ctx.base_url, path, get(path, headers), 4, DURATION_S)
+        for path in (
+            "/events/stats/page.view/daily",
+            "/events/stats/page.view/per_customer",
+            "/events/stats/daily",
+        )
+    ]
+    return (
+        f"Data: 1,000,000 events over 90 days, 5,000 customers (filled in {filled:.1f} s). "
+        f"One worker, 4 connections.\n\n{table([ingest, *stats])}\n\n"
+        f"- Ingestion: {ingest.rps * 500:,.0f} events/s (target >= 20,000).\n"
+        f"- Statistics p50: "
+        + ", ".join(f"{s.name} {s.percentile(0.5):.0f} ms" for s in stats)
+        + " (target < 200 ms each)."
+    )
+
+
+SCENARIOS = {
+    "foundation": foundation,
+    "catalog": catalog,
+    "uploads": uploads,
+    "orders": orders,
+    "events": events,
+}
