@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import Date, cast, delete, distinct, func, insert, literal_column, select
+from sqlalchemy import Date, cast, delete, distinct, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ActivityEvent, Customer
@@ -104,7 +104,7 @@ async def list_events(session: AsyncSession, filters: dict):
 def utc_day(session: AsyncSession):
     """The UTC calendar day of created_at, per dialect."""
     if session.bind.dialect.name == "postgresql":
-        return cast(literal_column("activity_events.created_at AT TIME ZONE 'UTC'"), Date)
+        return cast(func.timezone("UTC", ActivityEvent.created_at), Date)
     return func.date(ActivityEvent.created_at)
 
 
@@ -120,7 +120,7 @@ async def daily_stats(
     columns = [day, func.count().label("event_amount")]
     if per_customer:
         columns.append(func.count(distinct(ActivityEvent.customer_id)).label("customers"))
-    grouped = select(*columns).where(*conditions).group_by(day)
+    grouped = select(*columns).select_from(ActivityEvent).where(*conditions).group_by(day)
     total = await session.scalar(select(func.count()).select_from(grouped.subquery()))
     rows = await session.execute(
         grouped.order_by(day.desc()).limit(filters["limit"]).offset(filters["offset"])

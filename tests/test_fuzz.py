@@ -92,4 +92,12 @@ async def test_no_input_reaches_a_server_error(client, admin_headers, spec, meth
     response = await client.request(
         method, _url(spec, params), content=body, params=query, headers=headers
     )
-    assert response.status_code < 500, (method, spec.path, params, body, query, response.text)
+    documented = response.status_code in spec.errors and response.status_code in (502, 503)
+    assert response.status_code < 500 or documented, (
+        method,
+        spec.path,
+        params,
+        body,
+        query,
+        response.text,
+    )
