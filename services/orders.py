@@ -539,3 +539,26 @@ async def all_status_changes(session: AsyncSession, filters: dict) -> tuple[list
             select(func.count()).select_from(StatusChange).where(*conditions)
         )
     return list(await session.scalars(query)), total
+
+
+async def cancel_unpaid_orders(session: AsyncSession, settings) -> int:
+    """Online orders unpaid for UNPAID_ORDER_TTL_MIN in the initial status are cancelled."""
+    if settings.UNPAID_ORDER_TTL_MIN <= 0 or not settings.ORDER_CANCELLED_STATUS_IDS:
+        return 0
+    deadline = utcnow() - timedelta(minutes=settings.UNPAID_ORDER_TTL_MIN)
+    stale = list(
+        await session.scalars(
+            select(Order)
+            .where(
+                Order.is_payed.is_(False),
+                Order.is_cash_payment.is_(False),
+                Order.status_id == settings.ORDER_INITIAL_STATUS_ID,
+                Order.created_at < deadline,
+            )
+            .order_by(Order.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for order in stale:
+        await change_status(session, settings, order, settings.ORDER_CANCELLED_STATUS_IDS[0])
+    return len(stale)

@@ -365,8 +365,8 @@ async def confirm_payment_job(db, settings, payload: dict, alerts=None, gateway=
             await gateway.close()
 
 
-async def reconcile_payments(db, settings, gateway, alerts=None) -> int:
-    """Check attempts whose payment session ended; expire those a day old."""
+async def reconcile_payments(db, settings) -> int:
+    """Queue checks of attempts whose payment session ended; expire those a day old."""
     now = utcnow()
     settled_before = now - timedelta(seconds=settings.SBER_SESSION_TIMEOUT_S + 60)
     async with db.begin() as session:

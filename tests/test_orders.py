@@ -360,3 +360,30 @@ async def test_concurrent_orders_never_oversell(client, admin_headers, db):
     async with db.session() as session:
         variation = await session.get(Variation, shop["first"]["id"])
     assert (variation.stock, variation.reserved) == (10, 10)
+
+
+async def test_unpaid_online_orders_are_cancelled(settings, db, client, admin_headers):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from db.models import Order
+    from db.models.base import utcnow
+    from services.orders import cancel_unpaid_orders
+
+    shop = await setup_shop(client, admin_headers)
+    online = (await client.post("/orders", json=order_body(shop))).json()
+    cash = (await client.post("/orders", json=order_body(shop, is_cash_payment=True))).json()
+    async with db.begin() as session:
+        await session.execute(update(Order).values(created_at=utcnow() - timedelta(hours=2)))
+    configured = settings.replace(UNPAID_ORDER_TTL_MIN=60, ORDER_CANCELLED_STATUS_IDS=(2,))
+    async with db.begin() as session:
+        assert await cancel_unpaid_orders(session, configured) == 1
+    assert (await client.get(f"/orders/{online['id']}", headers=admin_headers)).json()[
+        "status_id"
+    ] == 2
+    assert (await client.get(f"/orders/{cash['id']}", headers=admin_headers)).json()[
+        "status_id"
+    ] == 1
+    variation = (await client.get(f"/variations/{shop['first']['id']}")).json()
+    assert variation["reserved"] == 2

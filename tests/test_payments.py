@@ -157,3 +157,37 @@ async def test_callback_checksum_dedupe_and_confirmation(paying, gateway, db):
 
 async def test_callback_disabled_without_secret(client):
     assert (await client.get("/payments/callback")).status_code == 404
+
+
+async def test_reconciliation_checks_stale_attempts(paying, gateway, db):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from db.models import PaymentAttempt
+    from db.models.base import utcnow
+    from services.payments import reconcile_payments
+
+    client, order, settings = paying
+    body = (await client.post("/register_payment", json={"order_id": order["id"], **RETURN})).json()
+    async with db.begin() as session:
+        await session.execute(
+            update(PaymentAttempt).values(created_at=utcnow() - timedelta(hours=1))
+        )
+    assert await reconcile_payments(db, settings) == 1
+    async with db.session() as session:
+        job = await session.scalar(select(OutboxMessage).where(OutboxMessage.topic == "reconcile"))
+    gateway.pay(body["sberbank_order_id"])
+    await confirm_payment_job(db, settings, job.payload)
+    assert (await client.get(f"/orders/{body['sberbank_order_id']}/status_payment")).json()[
+        "is_payed"
+    ] is True
+    async with db.begin() as session:
+        await session.execute(
+            update(PaymentAttempt).values(
+                state="registered", created_at=utcnow() - timedelta(hours=25)
+            )
+        )
+    await reconcile_payments(db, settings)
+    async with db.session() as session:
+        assert await session.scalar(select(PaymentAttempt.state)) == "expired"

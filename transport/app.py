@@ -27,6 +27,8 @@ from transport.routing import ROUTES
 
 log = logging.getLogger("shop.app")
 MIB = 1024 * 1024
+RECONCILE_EVERY_S = 300
+CANCEL_UNPAID_EVERY_S = 60
 
 
 def create_app(settings: Settings, db: Database | None = None, name: str = "vinterr") -> Sanic:
@@ -117,12 +119,24 @@ async def _open_resources(app: Sanic) -> None:
 
 
 def build_dispatcher(db: Database, settings: Settings, broker, alerts) -> Dispatcher:
-    from services.payments import confirm_payment_job
+    """The outbox dispatcher with the payment checks and the periodic jobs."""
+    from services.orders import cancel_unpaid_orders
+    from services.payments import confirm_payment_job, reconcile_payments
 
     async def check_payment(payload: dict) -> None:
         await confirm_payment_job(db, settings, payload, alerts)
 
-    return Dispatcher(db, settings, broker, check_payment, alerts)
+    async def reconcile() -> None:
+        await reconcile_payments(db, settings)
+
+    async def cancel_unpaid() -> None:
+        async with db.begin() as session:
+            await cancel_unpaid_orders(session, settings)
+
+    periodic = [(RECONCILE_EVERY_S, reconcile)]
+    if settings.UNPAID_ORDER_TTL_MIN > 0:
+        periodic.append((CANCEL_UNPAID_EVERY_S, cancel_unpaid))
+    return Dispatcher(db, settings, broker, check_payment, alerts, periodic)
 
 
 async def _close_resources(app: Sanic) -> None:

@@ -51,8 +51,11 @@ def backoff(attempt: int) -> float:
 
 
 class Dispatcher:
-    def __init__(self, db: Database, settings, publisher=None, payment_checker=None, alerts=None):
+    def __init__(
+        self, db: Database, settings, publisher=None, payment_checker=None, alerts=None, periodic=()
+    ):
         self.db = db
+        self.periodic = [[interval, job, 0.0] for interval, job in periodic]
         self.settings = settings
         self.publisher = publisher
         self.payment_checker = payment_checker
@@ -72,6 +75,7 @@ class Dispatcher:
             try:
                 delivered = await self.run_once()
                 await self._purge_old()
+                await self._run_periodic()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -189,6 +193,18 @@ class Dispatcher:
             else:
                 stored.next_attempt_at = utcnow() + timedelta(seconds=delay)
                 log.warning("outbox %s %s retry in %ss: %s", row.kind, row.topic, delay, error)
+
+    async def _run_periodic(self) -> None:
+        """Background jobs (payment reconciliation, unpaid orders) ride on the same loop."""
+        now = asyncio.get_running_loop().time()
+        for entry in self.periodic:
+            interval, job, last_run = entry
+            if now - last_run >= interval:
+                entry[2] = now
+                try:
+                    await job()
+                except Exception:
+                    log.exception("periodic job %s failed", getattr(job, "__name__", job))
 
     async def _purge_old(self) -> None:
         loop_time = asyncio.get_running_loop().time()
