@@ -18,12 +18,17 @@ class LoadResult:
     seconds: float
     latencies: list[float] = field(repr=False)
     statuses: Counter
+    fixed_percentiles: dict | None = None
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def percentile(self, share: float) -> float:
+        if self.fixed_percentiles is not None:
+            return self.fixed_percentiles[share]
+        if self.fixed_percentiles is not None:
+            return self.fixed_percentiles[share]
         ordered = sorted(self.latencies)
         if not ordered:
             return 0.0
@@ -47,8 +52,19 @@ async def run_load(
     concurrency: int = 16,
     duration_s: float = 10.0,
     max_requests: int | None = None,
+    variants: int = 1,
 ) -> LoadResult:
-    """`make_request(i)` returns httpx.request kwargs (method, url, headers, json...)."""
+    """`make_request(i)` returns httpx.request kwargs (method, url, headers, json...).
+
+    With wrk installed (and no request cap) wrk generates the load, cycling through the
+    first `variants` requests; otherwise this async Python client does, which on a small
+    machine measures the client more than the server.
+    """
+    from bench import wrk
+
+    if wrk.available() and max_requests is None:
+        requests = [make_request(index) for index in range(variants)]
+        return await wrk.run_wrk(base_url, name, requests, concurrency, duration_s)
     latencies: list[float] = []
     statuses: Counter = Counter()
     counter = iter(range(10**9))

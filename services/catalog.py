@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.variations import variation_full
 from db.models import CatalogState, Color, Good, Image, ProductsCare, Size, Structure, Variation
 
 VERSION_CHECK_INTERVAL_S = 1.0
@@ -41,6 +40,7 @@ class CachedPage:
     body: bytes
     etag: str
     total: int
+    filters: tuple = ()
 
 
 class CatalogCache:
@@ -48,11 +48,22 @@ class CatalogCache:
 
     def __init__(self) -> None:
         self._pages: OrderedDict[tuple, CachedPage] = OrderedDict()
+        self._query_keys: dict[str, tuple] = {}
         self._fingerprint: tuple | None = None
         self._checked_at = 0.0
 
     def invalidate(self) -> None:
         self._checked_at = 0.0
+
+    def fingerprint_is_fresh(self) -> bool:
+        return (
+            self._fingerprint is not None
+            and time.monotonic() - self._checked_at < VERSION_CHECK_INTERVAL_S
+        )
+
+    @property
+    def current_fingerprint(self) -> tuple | None:
+        return self._fingerprint
 
     async def fingerprint(self, session: AsyncSession) -> tuple:
         now = time.monotonic()
@@ -60,6 +71,14 @@ class CatalogCache:
             self._fingerprint = await catalog_fingerprint(session)
             self._checked_at = now
         return self._fingerprint
+
+    def key_of_query(self, query_string: str) -> tuple | None:
+        return self._query_keys.get(query_string)
+
+    def remember_query(self, query_string: str, key: tuple) -> None:
+        if len(self._query_keys) >= CACHE_ENTRIES * 4:
+            self._query_keys.clear()
+        self._query_keys[query_string] = key
 
     def get(self, key: tuple, fingerprint: tuple) -> CachedPage | None:
         page = self._pages.get(key)
@@ -75,15 +94,26 @@ class CatalogCache:
             self._pages.popitem(last=False)
 
 
-async def storefront_page(session: AsyncSession, cache: CatalogCache, filters: dict) -> CachedPage:
+def cached_page(cache: CatalogCache, query_string: str) -> CachedPage | None:
+    """A page built for this very query string, when the version was checked < 1 s ago."""
+    key = cache.key_of_query(query_string)
+    if key is None or not cache.fingerprint_is_fresh():
+        return None
+    return cache.get(key, cache.current_fingerprint)
+
+
+async def storefront_page(
+    session: AsyncSession, cache: CatalogCache, filters: dict, query_string: str = ""
+) -> CachedPage:
     key = tuple(sorted(filters.items()))
+    cache.remember_query(query_string, key)
     fingerprint = await cache.fingerprint(session)
     page = cache.get(key, fingerprint)
     if page is None:
         items, total = await build_storefront(session, filters)
         body = json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode()
         etag = '"' + hashlib.sha1(body, usedforsecurity=False).hexdigest() + '"'
-        page = CachedPage(fingerprint, body, etag, total)
+        page = CachedPage(fingerprint, body, etag, total, key)
         cache.put(key, page)
     return page
 
@@ -97,8 +127,37 @@ def _included(filters: dict):
     return conditions
 
 
+GOOD_COLUMNS = (
+    Good.id,
+    Good.name,
+    Good.article,
+    Good.category_id,
+    Good.structure_id,
+    Good.products_care_id,
+    Good.description,
+    Good.is_visible,
+    Good.default_variation,
+    Good.weight,
+)
+VARIATION_COLUMNS = (
+    Variation.id,
+    Variation.good_id,
+    Variation.name,
+    Variation.color_id,
+    Variation.size_id,
+    Variation.price,
+    Variation.discounted_price,
+    Variation.variation_1c_id,
+    Variation.stock,
+    Variation.reserved,
+    Variation.barcode,
+    Variation.is_sale,
+    Variation.is_new,
+)
+
+
 async def build_storefront(session: AsyncSession, filters: dict) -> tuple[list[dict], int]:
-    """Three queries (goods, variations, images) plus a count when paging."""
+    """Three queries of plain columns (goods, variations, images) plus a count when paging."""
     conditions = [
         Good.is_delete.is_(False),
         Good.is_visible.is_(True),
@@ -107,7 +166,11 @@ async def build_storefront(session: AsyncSession, filters: dict) -> tuple[list[d
     if "category_id" in filters:
         conditions.append(Good.category_id == filters["category_id"])
     goods_query = (
-        select(Good, Structure.name, ProductsCare.name)
+        select(
+            *GOOD_COLUMNS,
+            Structure.name.label("structure"),
+            ProductsCare.name.label("products_care"),
+        )
         .join(Structure, Structure.id == Good.structure_id)
         .outerjoin(ProductsCare, ProductsCare.id == Good.products_care_id)
         .where(*conditions)
@@ -118,29 +181,110 @@ async def build_storefront(session: AsyncSession, filters: dict) -> tuple[list[d
         count = min(filters["count"], 100)
         goods_query = goods_query.limit(count).offset((filters["page"] - 1) * count)
         total = await session.scalar(select(func.count()).select_from(Good).where(*conditions))
-    goods = (await session.execute(goods_query)).all()
-    good_ids = [good.id for good, _, _ in goods]
-    if not good_ids:
+    # Core execution on the session's connection: plain tuples, no ORM row processing.
+    connection = await session.connection()
+    goods = (await connection.execute(goods_query)).all()
+    if not goods:
         return [], total or 0
     variations = (
         await session.execute(
-            select(Variation, Color, Size)
+            select(
+                *VARIATION_COLUMNS,
+                Color.name.label("color_name"),
+                Color.code,
+                Size.name.label("size_name"),
+            )
             .join(Good, Good.id == Variation.good_id)
             .join(Color, Color.id == Variation.color_id)
             .join(Size, Size.id == Variation.size_id)
-            .where(Variation.good_id.in_(good_ids), *_included(filters))
+            .where(Variation.good_id.in_([good.id for good in goods]), *_included(filters))
             .order_by(Variation.id)
         )
     ).all()
-    images_by_variation = await images_of(session, [v.id for v, _, _ in variations])
+    images = await _image_rows(connection, [v[0] for v in variations])
     by_good = defaultdict(list)
-    for variation, color, size in variations:
-        by_good[variation.good_id].append((variation, color, size))
-    items = [
-        _storefront_good(good, structure, care, by_good[good.id], images_by_variation)
-        for good, structure, care in goods
-    ]
+    for variation in variations:
+        by_good[variation[1]].append(tuple(variation))
+    items = [_storefront_good(good, by_good[good.id], images) for good in goods]
     return items, total if total is not None else len(items)
+
+
+async def _image_rows(connection, variation_ids: list[int]) -> dict[int, list[dict]]:
+    grouped: dict[int, list[dict]] = defaultdict(list)
+    if not variation_ids:
+        return grouped
+    rows = await connection.execute(
+        select(Image.variation_id, Image.id, Image.url, Image.model_info)
+        .where(Image.variation_id.in_(variation_ids))
+        .order_by(Image.id)
+    )
+    for variation_id, image_id, url, model_info in rows:
+        grouped[variation_id].append({"id": image_id, "url": url, "model_info": model_info})
+    return grouped
+
+
+def _variation_row(row: tuple, images: list[dict]) -> dict:
+    (
+        vid,
+        good_id,
+        name,
+        color_id,
+        size_id,
+        price,
+        discounted_price,
+        code,
+        stock,
+        reserved,
+        barcode,
+        is_sale,
+        is_new,
+        color_name,
+        color_code,
+        size_name,
+    ) = row
+    return {
+        "id": vid,
+        "good_id": good_id,
+        "name": name,
+        "color_id": color_id,
+        "size_id": size_id,
+        "price": price,
+        "discounted_price": discounted_price,
+        "variation_1c_id": code,
+        "amount": max(stock - reserved, 0),
+        "barcode": barcode,
+        "is_sale": is_sale,
+        "is_new": is_new,
+        "stock": stock,
+        "reserved": reserved,
+        "color": {"id": color_id, "name": color_name, "code": color_code},
+        "size": {"id": size_id, "name": size_name},
+        "size_name": size_name,
+        "images": images,
+    }
+
+
+def _storefront_good(good, variations: list, images: dict[int, list[dict]]) -> dict:
+    colors, picks = colors_and_picks(
+        good.default_variation, [(v[0], v[3], v[13], v[14], v[4], v[15]) for v in variations]
+    )
+    return {
+        "id": good.id,
+        "name": good.name,
+        "article": good.article,
+        "category_id": good.category_id,
+        "structure_id": good.structure_id,
+        "products_care_id": good.products_care_id,
+        "description": good.description,
+        "is_visible": good.is_visible,
+        "default_variation": good.default_variation,
+        "weight": float(good.weight) if good.weight is not None else None,
+        "structure": good.structure,
+        "products_care": good.products_care,
+        "variations": [_variation_row(row, images.get(row[0], [])) for row in variations],
+        "colors": colors,
+        "variations_to_show": picks,
+    }
 
 
 async def images_of(session: AsyncSession, variation_ids: list[int]) -> dict[int, list[Image]]:
@@ -155,41 +299,24 @@ async def images_of(session: AsyncSession, variation_ids: list[int]) -> dict[int
     return grouped
 
 
-def colors_and_picks(good: Good, variations: list[tuple]) -> tuple[list[dict], list[int]]:
-    """Distinct colors (by lowest variation id) with their sizes, and one variation per color."""
+def colors_and_picks(default_variation, entries) -> tuple[list[dict], list[int]]:
+    """Distinct colors (by lowest variation id) with their sizes, and one variation per color.
+
+    `entries` are (variation id, color id, color name, color code, size id, size name) in
+    ascending variation id order.
+    """
     colors: dict[int, dict] = {}
     sizes: dict[int, dict[int, str]] = defaultdict(dict)
     picks: dict[int, int] = {}
-    for variation, color, size in variations:
-        if color.id not in colors:
-            colors[color.id] = {"id": color.id, "name": color.name, "code": color.code}
-            picks[color.id] = variation.id
-        sizes[color.id][size.id] = size.name
-        if variation.id == good.default_variation:
-            picks[color.id] = variation.id
+    for vid, color_id, color_name, color_code, size_id, size_name in entries:
+        if color_id not in colors:
+            colors[color_id] = {"id": color_id, "name": color_name, "code": color_code}
+            picks[color_id] = vid
+        sizes[color_id][size_id] = size_name
+        if vid == default_variation:
+            picks[color_id] = vid
     listed = [
         {**color, "sizes": [{"id": sid, "name": sizes[cid][sid]} for sid in sorted(sizes[cid])]}
         for cid, color in colors.items()
     ]
     return listed, [picks[cid] for cid in colors]
-
-
-def _storefront_good(good, structure, care, variations, images) -> dict:
-    colors, picks = colors_and_picks(good, variations)
-    return {
-        "id": good.id,
-        "name": good.name,
-        "article": good.article,
-        "category_id": good.category_id,
-        "structure_id": good.structure_id,
-        "products_care_id": good.products_care_id,
-        "description": good.description,
-        "is_visible": good.is_visible,
-        "default_variation": good.default_variation,
-        "weight": float(good.weight) if good.weight is not None else None,
-        "structure": structure,
-        "products_care": care,
-        "variations": [variation_full(v, c, s, images.get(v.id, [])) for v, c, s in variations],
-        "colors": colors,
-        "variations_to_show": picks,
-    }

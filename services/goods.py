@@ -99,7 +99,10 @@ async def good_details(session: AsyncSession, good_id: int) -> dict:
     structure = await session.get(Structure, good.structure_id)
     care = await session.get(ProductsCare, good.products_care_id) if good.products_care_id else None
     rows, variations = await full_variations(session, Variation.good_id == good_id)
-    _, picks = colors_and_picks(good, rows)
+    _, picks = colors_and_picks(
+        good.default_variation,
+        ((v.id, c.id, c.name, c.code, s.id, s.name) for v, c, s in rows),
+    )
     return {
         "good": good,
         "category_name": category.name,

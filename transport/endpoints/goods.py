@@ -48,11 +48,14 @@ async def create_good(request: Request):
     summary="Storefront catalogue (array; X-Total-Count with page)",
 )
 async def storefront(request: Request) -> HTTPResponse:
-    filters = load_query(request, CatalogQuerySchema())
+    cache = request.app.ctx.catalog_cache
+    page = catalog.cached_page(cache, request.query_string)
+    filters = load_query(request, CatalogQuerySchema()) if page is None else dict(page.filters)
     if "page" not in filters:
-        filters.pop("count")
-    async with transaction(request) as session:
-        page = await catalog.storefront_page(session, request.app.ctx.catalog_cache, filters)
+        filters.pop("count", None)
+    if page is None:
+        async with transaction(request) as session:
+            page = await catalog.storefront_page(session, cache, filters, request.query_string)
     headers = {"ETag": page.etag, "Cache-Control": CATALOG_CACHE_CONTROL}
     if "page" in filters:
         headers["X-Total-Count"] = str(page.total)
