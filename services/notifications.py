@@ -135,6 +135,8 @@ def order_email(order: Order, rows, delivery_type) -> tuple[str, str]:
 
 
 async def notify_order_placed(session: AsyncSession, settings, order_id: int) -> None:
+    if not settings.TELEGRAM_ORDERS_CHAT_ID and not settings.EMAIL_FROM:
+        return
     order, rows, delivery_type = await _order_parts(session, order_id)
     _queue_telegram(
         session, settings, "order_placed", order_message(order, rows, delivery_type, settings)
