@@ -201,21 +201,29 @@ async def fill_events(db, count: int, customers: int, days: int = 90) -> None:
         if db.dialect == "postgresql":
             await session.execute(
                 text(
-                    "INSERT INTO activity_events (type, customer_id, data, created_at) "
-                    "SELECT (ARRAY['page.view','cart.add','search','order_created'])[1 + i % 4], "
-                    f"1 + i % {customers}, NULL, "
-                    f"now() - ((i % ({days} * 1440)) * interval '1 minute') "
-                    f"FROM generate_series(1, {count}) AS i"
+                    "INSERT INTO activity_events "
+                    "(type, customer_id, data, created_at, created_day) "
+                    "SELECT kind, customer_id, NULL, moment, (moment AT TIME ZONE 'UTC')::date "
+                    "FROM (SELECT (ARRAY['page.view','cart.add','search','order_created'])"
+                    f"[1 + i % 4] AS kind, 1 + i % {customers} AS customer_id, "
+                    f"now() - ((i % ({days} * 1440)) * interval '1 minute') AS moment "
+                    f"FROM generate_series(1, {count}) AS i) AS generated"
                 )
             )
         else:
             now = utcnow()
+            moments = [now - timedelta(minutes=i % (days * 1440)) for i in range(count)]
             rows = [
                 {
                     "type": ["page.view", "cart.add", "search", "order_created"][i % 4],
                     "customer_id": 1 + i % customers,
-                    "created_at": now - timedelta(minutes=i % (days * 1440)),
+                    "created_at": moment,
+                    "created_day": moment.date(),
                 }
-                for i in range(count)
+                for i, moment in enumerate(moments)
             ]
             await _bulk(session, ActivityEvent, rows)
+    if db.dialect == "postgresql":
+        async with db.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("VACUUM ANALYZE activity_events"))

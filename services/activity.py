@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ActivityEvent
+from db.models.base import utcnow
 
 
 def record_activity(
@@ -15,6 +16,9 @@ def record_activity(
     customer_id: int | None,
     data: dict[str, Any] | None = None,
 ) -> ActivityEvent:
-    event = ActivityEvent(type=event_type, customer_id=customer_id, data=data)
+    now = utcnow()
+    event = ActivityEvent(
+        type=event_type, customer_id=customer_id, data=data, created_at=now, created_day=now.date()
+    )
     session.add(event)
     return event

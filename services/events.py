@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import Date, cast, delete, distinct, func, insert, select
+from sqlalchemy import delete, distinct, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ActivityEvent, Customer
@@ -28,11 +28,13 @@ async def record_event(session: AsyncSession, data: dict) -> ActivityEvent:
             raise NotFound("Customer not found")
         if state != "active":
             raise Conflict("Customer is deleted")
+    created_at = data.get("created_at") or utcnow()
     event = ActivityEvent(
         type=data["type"],
         customer_id=customer_id,
         data=data.get("data"),
-        created_at=data.get("created_at") or utcnow(),
+        created_at=created_at,
+        created_day=created_at.date(),
     )
     session.add(event)
     await session.flush()
@@ -56,15 +58,18 @@ async def record_batch(session: AsyncSession, events: list[dict]) -> list[int]:
     if problems:
         raise ValidationFailed(problems)
     now = utcnow()
-    rows = [
-        {
-            "type": e["type"],
-            "customer_id": e.get("customer_id"),
-            "data": e.get("data"),
-            "created_at": e.get("created_at") or now,
-        }
-        for e in events
-    ]
+    rows = []
+    for event in events:
+        created_at = event.get("created_at") or now
+        rows.append(
+            {
+                "type": event["type"],
+                "customer_id": event.get("customer_id"),
+                "data": event.get("data"),
+                "created_at": created_at,
+                "created_day": created_at.date(),
+            }
+        )
     result = await session.execute(
         insert(ActivityEvent).returning(ActivityEvent.id, sort_by_parameter_order=True), rows
     )
@@ -101,38 +106,37 @@ async def list_events(session: AsyncSession, filters: dict):
     return list(rows), total or 0
 
 
-def utc_day(session: AsyncSession):
-    """The UTC calendar day of created_at, per dialect."""
-    if session.bind.dialect.name == "postgresql":
-        return cast(func.timezone("UTC", ActivityEvent.created_at), Date)
-    return func.date(ActivityEvent.created_at)
-
-
 async def daily_stats(
     session: AsyncSession, filters: dict, event_type: str | None = None, per_customer: bool = False
 ):
-    day = utc_day(session).label("day")
-    conditions = _range(filters)
+    """One GROUP BY over the stored UTC day (covered by an index); days paged in memory."""
+    day = ActivityEvent.created_day
+    conditions = []
+    if "date_from" in filters:
+        conditions.append(day >= filters["date_from"])
+    if "date_to" in filters:
+        conditions.append(day <= filters["date_to"])
     if event_type is not None:
         conditions.append(ActivityEvent.type == event_type)
     if per_customer:
         conditions.append(ActivityEvent.customer_id.is_not(None))
-    columns = [day, func.count().label("event_amount")]
+    columns = [day, func.count()]
     if per_customer:
-        columns.append(func.count(distinct(ActivityEvent.customer_id)).label("customers"))
-    grouped = select(*columns).select_from(ActivityEvent).where(*conditions).group_by(day)
-    total = await session.scalar(select(func.count()).select_from(grouped.subquery()))
-    rows = await session.execute(
-        grouped.order_by(day.desc()).limit(filters["limit"]).offset(filters["offset"])
-    )
+        columns.append(func.count(distinct(ActivityEvent.customer_id)))
+    rows = (
+        await session.execute(
+            select(*columns).where(*conditions).group_by(day).order_by(day.desc())
+        )
+    ).all()
+    page = rows[filters["offset"] : filters["offset"] + filters["limit"]]
     items = []
-    for row in rows:
-        item = {"date": str(row.day)[:10], "event_amount": row.event_amount}
+    for row in page:
+        item = {"date": row[0].isoformat(), "event_amount": row[1]}
         if per_customer:
-            item["customer_count"] = row.customers
-            item["events_per_customer"] = round(row.event_amount / row.customers, 4)
+            item["customer_count"] = row[2]
+            item["events_per_customer"] = round(row[1] / row[2], 4)
         items.append(item)
-    return items, total or 0
+    return items, len(rows)
 
 
 async def delete_customer_events(session: AsyncSession, customer_id: int) -> int:

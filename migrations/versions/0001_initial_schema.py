@@ -198,6 +198,7 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.Integer(), nullable=True),
     sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.Column('created_day', sa.Date(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_activity_events_customer_id_customers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_activity_events'))
     )
@@ -205,6 +206,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_activity_events_created_at', ['created_at'], unique=False)
         batch_op.create_index('ix_activity_events_customer_id_created_at', ['customer_id', 'created_at'], unique=False)
         batch_op.create_index('ix_activity_events_type_created_at', ['type', 'created_at'], unique=False)
+        batch_op.create_index('ix_activity_events_type_created_day', ['type', 'created_day', 'customer_id'], unique=False)
+        batch_op.create_index('ix_activity_events_created_day', ['created_day'], unique=False)
 
     op.create_table('customer_addresses',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -513,6 +516,8 @@ def downgrade() -> None:
 
     op.drop_table('customer_addresses')
     with op.batch_alter_table('activity_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_activity_events_created_day')
+        batch_op.drop_index('ix_activity_events_type_created_day')
         batch_op.drop_index('ix_activity_events_type_created_at')
         batch_op.drop_index('ix_activity_events_customer_id_created_at')
         batch_op.drop_index('ix_activity_events_created_at')
