@@ -108,14 +108,10 @@ def _operation(route: RouteSpec) -> dict[str, Any]:
 
 
 def _path_parameters(route: RouteSpec) -> list[dict[str, Any]]:
-    return (
-        [
-            {"name": name, "in": "path", "required": True, "schema": dict(_PARAM_TYPES[kind or None])}
-            for name, kind in _PARAM.findall(route.path)
-        ]
-        if _PARAM.search(route.path)
-        else []
-    )
+    return [
+        {"name": name, "in": "path", "required": True, "schema": dict(_PARAM_TYPES[kind or None])}
+        for name, kind in _PARAM.findall(route.path)
+    ]
 
 
 def _responses(route: RouteSpec) -> dict[str, Any]:
