@@ -118,13 +118,17 @@ async def storefront_page(
     return page
 
 
-def _included(filters: dict):
-    conditions = [Variation.good_id == Good.id, Variation.is_delete.is_(False)]
+def _variation_filters(filters: dict) -> list:
+    conditions = [Variation.is_delete.is_(False)]
     if "color_id" in filters:
         conditions.append(Variation.color_id == filters["color_id"])
     if "size_id" in filters:
         conditions.append(Variation.size_id == filters["size_id"])
     return conditions
+
+
+def _included(filters: dict) -> list:
+    return [Variation.good_id == Good.id, *_variation_filters(filters)]
 
 
 GOOD_COLUMNS = (
@@ -176,32 +180,36 @@ async def build_storefront(session: AsyncSession, filters: dict) -> tuple[list[d
         .where(*conditions)
         .order_by(Good.id)
     )
+    page_ids = select(Good.id).where(*conditions).order_by(Good.id)
     total = None
     if "page" in filters:
         count = min(filters["count"], 100)
-        goods_query = goods_query.limit(count).offset((filters["page"] - 1) * count)
+        offset = (filters["page"] - 1) * count
+        goods_query = goods_query.limit(count).offset(offset)
+        page_ids = page_ids.limit(count).offset(offset)
         total = await session.scalar(select(func.count()).select_from(Good).where(*conditions))
     # Core execution on the session's connection: plain tuples, no ORM row processing.
     connection = await session.connection()
     goods = (await connection.execute(goods_query)).all()
     if not goods:
         return [], total or 0
+    # The page's goods and variations as subqueries: no long lists of bound ids.
+    included = [Variation.good_id.in_(page_ids.scalar_subquery()), *_variation_filters(filters)]
     variations = (
-        await session.execute(
+        await connection.execute(
             select(
                 *VARIATION_COLUMNS,
                 Color.name.label("color_name"),
                 Color.code,
                 Size.name.label("size_name"),
             )
-            .join(Good, Good.id == Variation.good_id)
             .join(Color, Color.id == Variation.color_id)
             .join(Size, Size.id == Variation.size_id)
-            .where(Variation.good_id.in_([good.id for good in goods]), *_included(filters))
+            .where(*included)
             .order_by(Variation.id)
         )
     ).all()
-    images = await _image_rows(connection, [v[0] for v in variations])
+    images = await _image_rows(connection, select(Variation.id).where(*included))
     by_good = defaultdict(list)
     for variation in variations:
         by_good[variation[1]].append(tuple(variation))
@@ -209,13 +217,11 @@ async def build_storefront(session: AsyncSession, filters: dict) -> tuple[list[d
     return items, total if total is not None else len(items)
 
 
-async def _image_rows(connection, variation_ids: list[int]) -> dict[int, list[dict]]:
+async def _image_rows(connection, variation_ids) -> dict[int, list[dict]]:
     grouped: dict[int, list[dict]] = defaultdict(list)
-    if not variation_ids:
-        return grouped
     rows = await connection.execute(
         select(Image.variation_id, Image.id, Image.url, Image.model_info)
-        .where(Image.variation_id.in_(variation_ids))
+        .where(Image.variation_id.in_(variation_ids.scalar_subquery()))
         .order_by(Image.id)
     )
     for variation_id, image_id, url, model_info in rows:
