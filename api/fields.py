@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numbers
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from decimal import Decimal, InvalidOperation
 
 from marshmallow import ValidationError, fields
 
 from helpers.phones import normalize_email, normalize_phone
+from helpers.timestamps import format_timestamp
 
 _TRUE = {True, "true", "1"}
 _FALSE = {False, "false", "0"}
@@ -173,14 +174,6 @@ class Timestamp(fields.DateTime):
         if parsed.tzinfo is None:
             return parsed.replace(tzinfo=UTC)
         return parsed.astimezone(UTC)
-
-
-def format_timestamp(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def format_date(value: date | None) -> str | None:

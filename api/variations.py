@@ -53,30 +53,6 @@ class VariationFullSchema(VariationSchema):
     images = fields.List(fields.Nested(ImageSchema))
 
 
-def variation_full(variation, color, size, images) -> dict:
-    """VariationFull as a plain dict (the catalogue builds thousands of these)."""
-    return {
-        "id": variation.id,
-        "good_id": variation.good_id,
-        "name": variation.name,
-        "color_id": variation.color_id,
-        "size_id": variation.size_id,
-        "price": variation.price,
-        "discounted_price": variation.discounted_price,
-        "variation_1c_id": variation.variation_1c_id,
-        "amount": available(variation),
-        "barcode": variation.barcode,
-        "is_sale": variation.is_sale,
-        "is_new": variation.is_new,
-        "stock": variation.stock,
-        "reserved": variation.reserved,
-        "color": {"id": color.id, "name": color.name, "code": color.code},
-        "size": {"id": size.id, "name": size.name},
-        "size_name": size.name,
-        "images": [{"id": i.id, "url": i.url, "model_info": i.model_info} for i in images],
-    }
-
-
 class VariationCreateSchema(CreateSchema):
     good_id = Int(required=True, minimum=1)
     color_id = Int(required=True, minimum=1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.variations import variation_full
 from db.models import Category, Color, Good, ProductsCare, Size, Structure, Variation
 from services.catalog import bump_catalog_version, colors_and_picks, images_of
 from services.errors import AlreadyExists, NotFound, ValidationFailed
@@ -75,6 +74,36 @@ async def delete_good(session: AsyncSession, good_id: int) -> None:
     good.is_delete = True
     await session.flush()
     await bump_catalog_version(session)
+
+
+def variation_fields(variation: Variation) -> dict:
+    """The Variation object of the API; `amount` is what can be sold."""
+    return {
+        "id": variation.id,
+        "good_id": variation.good_id,
+        "name": variation.name,
+        "color_id": variation.color_id,
+        "size_id": variation.size_id,
+        "price": variation.price,
+        "discounted_price": variation.discounted_price,
+        "variation_1c_id": variation.variation_1c_id,
+        "amount": max(variation.stock - variation.reserved, 0),
+        "barcode": variation.barcode,
+        "is_sale": variation.is_sale,
+        "is_new": variation.is_new,
+        "stock": variation.stock,
+        "reserved": variation.reserved,
+    }
+
+
+def variation_full(variation: Variation, color: Color, size: Size, images) -> dict:
+    return {
+        **variation_fields(variation),
+        "color": {"id": color.id, "name": color.name, "code": color.code},
+        "size": {"id": size.id, "name": size.name},
+        "size_name": size.name,
+        "images": [{"id": i.id, "url": i.url, "model_info": i.model_info} for i in images],
+    }
 
 
 async def full_variations(session: AsyncSession, *conditions) -> tuple[list, list[dict]]:

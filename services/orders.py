@@ -12,7 +12,6 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.fields import format_timestamp
 from db.models import (
     Category,
     Color,
@@ -29,6 +28,7 @@ from db.models import (
 )
 from db.models.base import utcnow
 from helpers import metrics
+from helpers.timestamps import format_timestamp
 from services import notifications
 from services.activity import record_activity
 from services.customers import created_payload
@@ -39,6 +39,7 @@ from services.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from services.goods import variation_fields
 from services.outbox import emit_event
 from services.stock import consume_stock, release_stock, reserve_stock
 
@@ -384,20 +385,7 @@ def line_view(line: OrderLine) -> dict:
 
 def _variation_view(variation, good, category, color, size) -> dict:
     return {
-        "id": variation.id,
-        "good_id": variation.good_id,
-        "name": variation.name,
-        "color_id": variation.color_id,
-        "size_id": variation.size_id,
-        "price": variation.price,
-        "discounted_price": variation.discounted_price,
-        "variation_1c_id": variation.variation_1c_id,
-        "amount": max(variation.stock - variation.reserved, 0),
-        "barcode": variation.barcode,
-        "is_sale": variation.is_sale,
-        "is_new": variation.is_new,
-        "stock": variation.stock,
-        "reserved": variation.reserved,
+        **variation_fields(variation),
         "good": {
             "id": good.id,
             "name": good.name,

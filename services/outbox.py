@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.fields import format_timestamp
 from db.models import OutboxMessage
 from db.models.base import utcnow
+from helpers.timestamps import format_timestamp
 
 
 def event_envelope(name: str, payload: dict[str, Any], occurred_at: datetime | None = None):
