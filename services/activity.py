@@ -4,21 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ActivityEvent
 from db.models.base import utcnow
 
+_RECORD = insert(ActivityEvent.__table__)
 
-def record_activity(
+
+async def record_activity(
     session: AsyncSession,
     event_type: str,
     customer_id: int | None,
     data: dict[str, Any] | None = None,
-) -> ActivityEvent:
+) -> None:
     now = utcnow()
-    event = ActivityEvent(
-        type=event_type, customer_id=customer_id, data=data, created_at=now, created_day=now.date()
+    await session.execute(
+        _RECORD,
+        {
+            "type": event_type,
+            "customer_id": customer_id,
+            "data": data,
+            "created_at": now,
+            "created_day": now.date(),
+        },
     )
-    session.add(event)
-    return event

@@ -108,8 +108,8 @@ async def register_customer(session: AsyncSession, rounds: int, data: dict) -> C
     )
     session.add(customer)
     await session.flush()
-    emit_event(session, "CustomerCreated", **created_payload(customer))
-    record_activity(session, "customer_registered", customer.id)
+    await emit_event(session, "CustomerCreated", **created_payload(customer))
+    await record_activity(session, "customer_registered", customer.id)
     return customer
 
 
@@ -120,7 +120,7 @@ async def log_in(session: AsyncSession, secret: str, ttl_min: int, login: str, p
     if not await verify_password(password, customer.password_hash):
         raise Unauthorized("Wrong password")
     customer.last_auth_at = utcnow()
-    record_activity(session, "customer_login", customer.id)
+    await record_activity(session, "customer_login", customer.id)
     token = issue_token(secret, "customer", customer.id, ttl_min, customer.token_version)
     return {"customer_id": customer.id, "Authorization": token}
 
@@ -147,17 +147,19 @@ async def update_customer(session: AsyncSession, rounds: int, customer_id: int, 
     for key, value in changed.items():
         setattr(customer, key, value)
     await session.flush()
-    _emit_changes(session, customer, changed)
+    await _emit_changes(session, customer, changed)
     return customer
 
 
-def _emit_changes(session: AsyncSession, customer: Customer, changed: dict) -> None:
+async def _emit_changes(session: AsyncSession, customer: Customer, changed: dict) -> None:
     profile = {k: v for k, v in changed.items() if k in PROFILE_FIELDS}
     if profile:
         profile = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in profile.items()}
-        emit_event(session, "CustomerProfileChanged", customer_id=customer.id, changed=profile)
+        await emit_event(
+            session, "CustomerProfileChanged", customer_id=customer.id, changed=profile
+        )
     if any(key in changed for key in CONTACT_FIELDS):
-        emit_event(
+        await emit_event(
             session,
             "CustomerContactsChanged",
             customer_id=customer.id,
@@ -180,7 +182,7 @@ async def replace_contacts(session: AsyncSession, customer_id: int, email, phone
     for key, value in changed.items():
         setattr(customer, key, value)
     await session.flush()
-    _emit_changes(session, customer, changed)
+    await _emit_changes(session, customer, changed)
     return customer
 
 
@@ -235,7 +237,7 @@ async def soft_delete(session: AsyncSession, customer_id: int) -> None:
     customer.status = "deleted"
     customer.deleted_at = utcnow()
     await session.flush()
-    emit_event(
+    await emit_event(
         session,
         "CustomerSoftDeleted",
         customer_id=customer.id,
@@ -250,7 +252,7 @@ async def restore(session: AsyncSession, customer_id: int) -> Customer:
     customer.status = "active"
     customer.deleted_at = None
     await session.flush()
-    emit_event(session, "CustomerRestored", customer_id=customer.id)
+    await emit_event(session, "CustomerRestored", customer_id=customer.id)
     return customer
 
 
@@ -264,4 +266,4 @@ async def erase(session: AsyncSession, customer_id: int) -> None:
         update(Order).where(Order.customer_id == customer_id).values(customer_id=None)
     )
     await session.execute(delete(Customer).where(Customer.id == customer_id))
-    emit_event(session, "CustomerPermanentlyDeleted", customer_id=customer_id, uuid=uuid)
+    await emit_event(session, "CustomerPermanentlyDeleted", customer_id=customer_id, uuid=uuid)

@@ -34,10 +34,10 @@ async def add_favorite(session: AsyncSession, customer_id: int, good_id: int):
     favorite = Favorite(customer_id=customer_id, good_id=good_id)
     session.add(favorite)
     await session.flush()
-    emit_event(
+    await emit_event(
         session, "FavoriteAdded", customer_id=customer_id, favorite_id=favorite.id, good_id=good_id
     )
-    record_activity(session, "favorite_added", customer_id, {"good_id": good_id})
+    await record_activity(session, "favorite_added", customer_id, {"good_id": good_id})
     return favorite, good, True
 
 
@@ -111,12 +111,12 @@ async def remove_favorites(session: AsyncSession, customer_id: int, ids: list[in
         )
     )
     for favorite_id, good_id in rows:
-        emit_event(
+        await emit_event(
             session,
             "FavoriteRemoved",
             customer_id=customer_id,
             favorite_id=favorite_id,
             good_id=good_id,
         )
-        record_activity(session, "favorite_removed", customer_id, {"good_id": good_id})
+        await record_activity(session, "favorite_removed", customer_id, {"good_id": good_id})
     return len(rows)

@@ -176,7 +176,7 @@ async def _run_import(db, settings, dry_run: bool) -> dict:
     if not dry_run:
         counts["inserted"] = await _insert_batches(db, settings, fresh)
         async with db.begin() as session:
-            emit_event(session, "CustomersImported", **counts)
+            await emit_event(session, "CustomersImported", **counts)
     else:
         counts["inserted"] = len(fresh)
     for result in (

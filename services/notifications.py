@@ -44,11 +44,11 @@ def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     return parts
 
 
-def _queue_telegram(session: AsyncSession, settings, topic: str, text: str) -> None:
+async def _queue_telegram(session: AsyncSession, settings, topic: str, text: str) -> None:
     if not settings.TELEGRAM_ORDERS_CHAT_ID:
         return
     for part in split_message(text):
-        queue_message(
+        await queue_message(
             session,
             "telegram",
             topic,
@@ -138,7 +138,7 @@ async def notify_order_placed(session: AsyncSession, settings, order_id: int) ->
     if not settings.TELEGRAM_ORDERS_CHAT_ID and not settings.EMAIL_FROM:
         return
     order, rows, delivery_type = await _order_parts(session, order_id)
-    _queue_telegram(
+    await _queue_telegram(
         session, settings, "order_placed", order_message(order, rows, delivery_type, settings)
     )
     if not settings.EMAIL_FROM:
@@ -149,7 +149,7 @@ async def notify_order_placed(session: AsyncSession, settings, order_id: int) ->
         recipients.append((settings.EMAIL_SHOP_TO, f"Новый заказ №{order.id}"))
     for to, subject in recipients:
         if to:
-            queue_message(
+            await queue_message(
                 session,
                 "email",
                 "order_placed",
@@ -164,7 +164,7 @@ async def notify_order_paid(session: AsyncSession, settings, order_id: int, paid
         f"<b>Оплачен заказ №{order.id}</b> в {moment:%H:%M - %d.%m.%Y}\n"
         f"Сумма: {order.total_sum} руб."
     )
-    _queue_telegram(session, settings, "order_paid", text)
+    await _queue_telegram(session, settings, "order_paid", text)
 
 
 async def notify_contact_form(session: AsyncSession, settings, form_id: int) -> None:
@@ -178,13 +178,13 @@ async def notify_contact_form(session: AsyncSession, settings, form_id: int) -> 
         lines.append(f"Email: {escape(form.email)}")
     if form.text:
         lines.append(f"Текст обращения: {escape(form.text)}")
-    _queue_telegram(session, settings, "contact_form", "\n".join(lines))
+    await _queue_telegram(session, settings, "contact_form", "\n".join(lines))
 
 
 async def notify_stock_update(
     session: AsyncSession, settings, updated: int, zeroed: int, unknown_codes: int
 ) -> None:
-    _queue_telegram(
+    await _queue_telegram(
         session,
         settings,
         "stock_update",

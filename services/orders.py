@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import bindparam, delete, exists, func, insert, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -107,74 +107,110 @@ def merge_lines(lines: list[dict]) -> tuple[dict[int, int], dict[int, int], list
     return dict(amounts), prices, list(prices)
 
 
-async def _orderable_variations(session: AsyncSession, lines: list[dict]) -> dict[int, Variation]:
-    ids = {line["variation_id"] for line in lines}
-    rows = (
-        await session.execute(
-            select(Variation, Good)
-            .join(Good, Good.id == Variation.good_id)
-            .where(Variation.id.in_(ids))
-        )
-    ).all()
-    found = {variation.id: (variation, good) for variation, good in rows}
+_variations = Variation.__table__
+_goods = Good.__table__
+_customers = Customer.__table__
+_orders = Order.__table__
+_order_lines = OrderLine.__table__
+
+# Checkout statements are built once: a prebuilt statement skips SQL generation per request.
+_ORDERABLE = (
+    select(
+        _variations.c.id,
+        _variations.c.price,
+        _variations.c.discounted_price,
+        or_(_variations.c.is_delete, _goods.c.is_delete, not_(_goods.c.is_visible)).label("hidden"),
+    )
+    .join(_goods, _goods.c.id == _variations.c.good_id)
+    .where(_variations.c.id.in_(bindparam("ids", expanding=True)))
+)
+_DELIVERY_AND_INTAKE = select(
+    DeliveryType.__table__.c.cost,
+    exists().where(Status.__table__.c.id == bindparam("status_id")).label("intake_configured"),
+).where(DeliveryType.__table__.c.id == bindparam("delivery_type_id"))
+_GUEST = (
+    select(_customers.c.id, *(_customers.c[key] for key in CONTACT_KEYS))
+    .where(
+        or_(
+            _customers.c.phone_number == bindparam("phone"),
+            _customers.c.email == bindparam("email"),
+        ),
+        _customers.c.is_registered.is_(False),
+        _customers.c.status == "active",
+    )
+    .order_by((_customers.c.phone_number == bindparam("phone")).desc(), _customers.c.id.desc())
+    .limit(1)
+    .with_for_update()
+)
+_NEW_GUEST = insert(_customers).returning(*_customers.c)
+_UPDATE_GUEST = update(_customers).where(_customers.c.id == bindparam("guest_id"))
+_NEW_ORDER = insert(_orders).returning(*_orders.c)
+_NEW_LINES = insert(_order_lines).returning(*_order_lines.c, sort_by_parameter_order=True)
+_NEW_STATUS_CHANGE = insert(StatusChange.__table__)
+
+
+async def _orderable_prices(session: AsyncSession, lines: list[dict]) -> dict[int, int]:
+    """Server prices of the ordered variations; unknown or hidden ones are a 400."""
+    ids = sorted({line["variation_id"] for line in lines})
+    found = {row.id: row for row in await session.execute(_ORDERABLE, {"ids": ids})}
     problems = {}
     for index, line in enumerate(lines):
-        pair = found.get(line["variation_id"])
-        if pair is None:
+        row = found.get(line["variation_id"])
+        if row is None:
             problems[f"variations.{index}.variation_id"] = ["Variation not found"]
-        elif pair[0].is_delete or pair[1].is_delete or not pair[1].is_visible:
+        elif row.hidden:
             problems[f"variations.{index}.variation_id"] = ["Variation is not available"]
     if problems:
         raise ValidationFailed(problems)
-    return {vid: pair[0] for vid, pair in found.items()}
+    return {vid: server_price(row) for vid, row in found.items()}
 
 
-async def _server_delivery_cost(session: AsyncSession, settings, data: dict):
-    delivery_type = await session.get(DeliveryType, data["delivery_type_id"])
-    if delivery_type is None:
+async def _server_delivery_cost(session: AsyncSession, settings, data: dict) -> tuple[int, bool]:
+    """The delivery cost to charge and whether the storefront computed it."""
+    row = (
+        await session.execute(
+            _DELIVERY_AND_INTAKE,
+            {
+                "delivery_type_id": data["delivery_type_id"],
+                "status_id": settings.ORDER_INITIAL_STATUS_ID,
+            },
+        )
+    ).first()
+    if row is None:
         raise ValidationFailed({"delivery_type_id": ["Delivery type not found"]})
-    if delivery_type.cost is not None:
-        return delivery_type, delivery_type.cost, False
+    if not row.intake_configured:
+        raise ServiceUnavailable("Order intake is not configured")
+    if row.cost is not None:
+        return row.cost, False
     if data["delivery_cost"] > settings.DELIVERY_COST_MAX:
         raise ValidationFailed(
             {"delivery_cost": [f"Must be at most {settings.DELIVERY_COST_MAX}."]}
         )
-    return delivery_type, data["delivery_cost"], True
+    return data["delivery_cost"], True
 
 
 async def _order_customer(session: AsyncSession, customer_id: int | None, data: dict):
-    """The token's customer, or a reused/new guest; returns (customer, contact snapshot)."""
+    """The token's customer, or a reused/new guest; returns (customer id, contact snapshot)."""
     body_contact = {key: data.get(key) for key in CONTACT_KEYS}
     if customer_id is not None:
         customer = await session.get(Customer, customer_id)
         if customer is not None and customer.status == "active":
             contact = {key: getattr(customer, key) or body_contact[key] for key in CONTACT_KEYS}
-            return customer, contact
-    guest = await _find_guest(session, data["phone_number"], data["email"])
+            return customer.id, contact
+    guest = (
+        await session.execute(_GUEST, {"phone": data["phone_number"], "email": data["email"]})
+    ).first()
     if guest is None:
-        guest = Customer(**body_contact, is_registered=False, source="guest_order")
-        session.add(guest)
-        await session.flush()
-        emit_event(session, "CustomerCreated", **created_payload(guest))
-    else:
-        for key, value in body_contact.items():
-            setattr(guest, key, value)
-    return guest, body_contact
-
-
-async def _find_guest(session: AsyncSession, phone: str, email: str) -> Customer | None:
-    """The active guest with this phone, else with this email (one query)."""
-    return await session.scalar(
-        select(Customer)
-        .where(
-            or_(Customer.phone_number == phone, Customer.email == email),
-            Customer.is_registered.is_(False),
-            Customer.status == "active",
-        )
-        .order_by((Customer.phone_number == phone).desc(), Customer.id.desc())
-        .limit(1)
-        .with_for_update()
-    )
+        created = (
+            await session.execute(
+                _NEW_GUEST, {**body_contact, "is_registered": False, "source": "guest_order"}
+            )
+        ).one()
+        await emit_event(session, "CustomerCreated", **created_payload(created))
+        return created.id, body_contact
+    if any(getattr(guest, key) != value for key, value in body_contact.items()):
+        await session.execute(_UPDATE_GUEST, {**body_contact, "guest_id": guest.id})
+    return guest.id, body_contact
 
 
 async def place_order_once(
@@ -199,45 +235,50 @@ async def place_order(
     if not lines:
         raise RuleViolation("There are no variations in the order")
     amounts, client_prices, ordered_ids = merge_lines(lines)
-    variations = await _orderable_variations(session, lines)
-    delivery_type, delivery_cost, by_storefront = await _server_delivery_cost(
-        session, settings, data
-    )
-    prices = {vid: server_price(variations[vid]) for vid in ordered_ids}
+    server_prices = await _orderable_prices(session, lines)
+    delivery_cost, by_storefront = await _server_delivery_cost(session, settings, data)
+    prices = {vid: server_prices[vid] for vid in ordered_ids}
     if prices != client_prices or delivery_cost != data["delivery_cost"]:
         raise Conflict(
             "price_changed",
             variations=[{"variation_id": vid, "current_price": prices[vid]} for vid in ordered_ids],
             delivery_cost=delivery_cost,
         )
-    if await session.get(Status, settings.ORDER_INITIAL_STATUS_ID) is None:
-        raise ServiceUnavailable("Order intake is not configured")
     await reserve_stock(session, amounts)
-    customer, contact = await _order_customer(session, customer_id, data)
+    buyer_id, contact = await _order_customer(session, customer_id, data)
     subtotal = sum(prices[vid] * amounts[vid] for vid in ordered_ids)
-    order = Order(
-        customer_id=customer.id,
-        status_id=settings.ORDER_INITIAL_STATUS_ID,
-        delivery_type_id=delivery_type.id,
-        delivery_cost=delivery_cost,
-        delivery_cost_by_storefront=by_storefront,
-        total_sum=subtotal + delivery_cost,
-        is_cash_payment=data["is_cash_payment"],
-        **{key: data.get(key) for key in ADDRESS_KEYS if data.get(key) is not None},
-        **{f"contact_{key}": value for key, value in contact.items()},
-    )
-    session.add(order)
-    await session.flush()
-    order_lines = [
-        OrderLine(
-            order_id=order.id, variation_id=vid, amount=amounts[vid], current_price=prices[vid]
+    order = (
+        await session.execute(
+            _NEW_ORDER,
+            {
+                "customer_id": buyer_id,
+                "status_id": settings.ORDER_INITIAL_STATUS_ID,
+                "delivery_type_id": data["delivery_type_id"],
+                "delivery_cost": delivery_cost,
+                "delivery_cost_by_storefront": by_storefront,
+                "total_sum": subtotal + delivery_cost,
+                "is_cash_payment": data["is_cash_payment"],
+                **{key: data.get(key) for key in ADDRESS_KEYS},
+                **{f"contact_{key}": value for key, value in contact.items()},
+            },
         )
-        for vid in ordered_ids
-    ]
-    session.add_all(order_lines)
-    session.add(StatusChange(order_id=order.id, status_id=order.status_id))
-    await session.flush()
-    emit_event(
+    ).one()
+    order_lines = (
+        await session.execute(
+            _NEW_LINES,
+            [
+                {
+                    "order_id": order.id,
+                    "variation_id": vid,
+                    "amount": amounts[vid],
+                    "current_price": prices[vid],
+                }
+                for vid in ordered_ids
+            ],
+        )
+    ).all()
+    await session.execute(_NEW_STATUS_CHANGE, {"order_id": order.id, "status_id": order.status_id})
+    await emit_event(
         session,
         "OrderCreated",
         order_id=order.id,
@@ -256,7 +297,7 @@ async def place_order(
             for line in order_lines
         ],
     )
-    record_activity(session, "order_created", customer.id, {"order_id": order.id})
+    await record_activity(session, "order_created", buyer_id, {"order_id": order.id})
     await notifications.notify_order_placed(session, settings, order.id)
     metrics.orders_created_total.inc()
     return {"order": order, "lines": order_lines}
@@ -451,7 +492,7 @@ async def update_order(session: AsyncSession, settings, order_id: int, data: dic
         await change_status(session, settings, order, new_status)
     if paid_now:
         order.paid_at = utcnow()
-        emit_event(
+        await emit_event(
             session,
             "OrderPaid",
             order_id=order.id,
@@ -496,7 +537,7 @@ async def change_status(session: AsyncSession, settings, order: Order, new_statu
             order.reservation, effect = "released", "released"
     order.status_id = new_status
     session.add(StatusChange(order_id=order.id, status_id=new_status))
-    emit_event(
+    await emit_event(
         session,
         "OrderStatusChanged",
         order_id=order.id,

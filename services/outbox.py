@@ -6,11 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import OutboxMessage
 from db.models.base import utcnow
 from helpers.timestamps import format_timestamp
+
+# One prebuilt statement: every write path queues messages, so it is compiled once.
+_QUEUE = insert(OutboxMessage.__table__)
 
 
 def event_envelope(name: str, payload: dict[str, Any], occurred_at: datetime | None = None):
@@ -25,15 +29,11 @@ def event_envelope(name: str, payload: dict[str, Any], occurred_at: datetime | N
     return {"message_id": event_uuid, "data": data}
 
 
-def emit_event(session: AsyncSession, name: str, **payload: Any) -> OutboxMessage:
+async def emit_event(session: AsyncSession, name: str, **payload: Any) -> None:
     """Queue a domain event (published to the broker after commit)."""
-    message = OutboxMessage(kind="event", topic=name, payload=event_envelope(name, payload))
-    session.add(message)
-    return message
+    await queue_message(session, "event", name, event_envelope(name, payload))
 
 
-def queue_message(session: AsyncSession, kind: str, topic: str, payload: dict) -> OutboxMessage:
+async def queue_message(session: AsyncSession, kind: str, topic: str, payload: dict) -> None:
     """Queue a Telegram message, an email or a payment check (kind), delivered after commit."""
-    message = OutboxMessage(kind=kind, topic=topic, payload=payload)
-    session.add(message)
-    return message
+    await session.execute(_QUEUE, {"kind": kind, "topic": topic, "payload": payload})

@@ -255,7 +255,7 @@ async def mark_paid(
     order.paid_at = paid_at
     if attempt is not None:
         attempt.state = "paid"
-    emit_event(
+    await emit_event(
         session,
         "OrderPaid",
         order_id=order.id,
@@ -263,7 +263,7 @@ async def mark_paid(
         gateway_order_id=attempt.gateway_order_id if attempt else order.sberbank_id,
         source="gateway",
     )
-    record_activity(session, "order_paid", order.customer_id, {"order_id": order.id})
+    await record_activity(session, "order_paid", order.customer_id, {"order_id": order.id})
     await session.flush()
     await notify_order_paid(session, settings, order.id, paid_at)
     metrics.orders_paid_total.inc()
@@ -340,7 +340,7 @@ async def accept_callback(session: AsyncSession, settings, params: dict[str, str
                 key=("unknown-callback", md_order),
             )
         return
-    queue_message(
+    await queue_message(
         session,
         "payment_confirm",
         "callback",
@@ -381,7 +381,7 @@ async def reconcile_payments(db, settings) -> int:
             if attempt.created_at < now - ATTEMPT_LIFETIME:
                 attempt.state = "expired"
             else:
-                queue_message(
+                await queue_message(
                     session,
                     "payment_confirm",
                     "reconcile",

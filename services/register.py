@@ -38,8 +38,8 @@ async def register_person(session: AsyncSession, data: dict) -> dict:
     )
     session.add(customer)
     await session.flush()
-    emit_event(session, "CustomerCreated", **created_payload(customer))
-    record_activity(session, "customer_registered", customer.id)
+    await emit_event(session, "CustomerCreated", **created_payload(customer))
+    await record_activity(session, "customer_registered", customer.id)
     return {
         "id": customer.id,
         "user_uuid": str(customer.uuid),

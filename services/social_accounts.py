@@ -64,7 +64,7 @@ async def link_account(session: AsyncSession, customer_id: int, data: dict) -> S
     )
     session.add(account)
     await session.flush()
-    emit_event(
+    await emit_event(
         session,
         "SocialAccountLinked",
         customer_id=customer_id,
@@ -88,7 +88,7 @@ async def change_reason(session: AsyncSession, customer_id: int, account_id: int
     account = await _own_account(session, customer_id, account_id)
     if account.reason != reason:
         account.reason = reason
-        emit_event(
+        await emit_event(
             session,
             "SocialAccountReasonChanged",
             customer_id=customer_id,
@@ -102,7 +102,7 @@ async def change_reason(session: AsyncSession, customer_id: int, account_id: int
 async def unlink_account(session: AsyncSession, customer_id: int, account_id: int) -> None:
     account = await _own_account(session, customer_id, account_id)
     await session.delete(account)
-    emit_event(
+    await emit_event(
         session,
         "SocialAccountUnlinked",
         customer_id=customer_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Variation
@@ -11,17 +11,29 @@ from services.errors import RuleViolation
 
 OUT_OF_STOCK = "Insufficient number of variations in stock to order"
 
+_variations = Variation.__table__
+# Built once: checkout runs this for every line, and a prebuilt statement skips recompiling.
+_RESERVE = (
+    update(_variations)
+    .where(
+        _variations.c.id == bindparam("variation_id"),
+        _variations.c.stock - _variations.c.reserved >= bindparam("wanted"),
+    )
+    .values(
+        reserved=_variations.c.reserved + bindparam("wanted"),
+        updated_at=bindparam("now", type_=_variations.c.updated_at.type),
+    )
+)
+
 
 async def reserve_stock(session: AsyncSession, quantities: dict[int, int]) -> None:
     """Reserve every line or nothing; ascending ids so concurrent checkouts never deadlock."""
     short = []
+    now = utcnow()
     for variation_id in sorted(quantities):
-        wanted = quantities[variation_id]
         result = await session.execute(
-            update(Variation)
-            .where(Variation.id == variation_id, Variation.stock - Variation.reserved >= wanted)
-            .values(reserved=Variation.reserved + wanted, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
+            _RESERVE,
+            {"variation_id": variation_id, "wanted": quantities[variation_id], "now": now},
         )
         if result.rowcount != 1:
             short.append(variation_id)

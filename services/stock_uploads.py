@@ -90,7 +90,7 @@ async def apply_remains(
         await session.execute(update(Variation), changes)
     await bump_catalog_version(session)
     counts = {"updated": len(new_stock) - zeroed, "zeroed": zeroed, "unknown_codes": len(unknown)}
-    emit_event(session, "RemainsUpdated", source=source, **counts)
+    await emit_event(session, "RemainsUpdated", source=source, **counts)
     if settings.TELEGRAM_NOTIFY_STOCK_UPDATES:
         await notifications.notify_stock_update(session, settings, **counts)
     metrics.stock_uploads_total.labels(
@@ -138,7 +138,7 @@ async def upload_weights(session: AsyncSession, settings, content: bytes) -> dic
     if changes:
         await session.execute(update(Good), changes)
     await bump_catalog_version(session)
-    emit_event(session, "WeightsUpdated", updated=len(changes), unknown_articles=len(unknown))
+    await emit_event(session, "WeightsUpdated", updated=len(changes), unknown_articles=len(unknown))
     metrics.stock_uploads_total.labels("weights", "ok").inc()
     return {
         "message": "OK",
