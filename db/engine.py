@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -41,9 +42,18 @@ def create_engine(url: str, pool_size: int = 10, echo: bool = False) -> AsyncEng
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, echo)
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, echo=echo
     )
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _drop_closed_connection(_dbapi_connection, record, _proxy):
+        # A server restart closes the pooled sockets; asyncpg notices that without a round
+        # trip, while pool_pre_ping would spend three (BEGIN, ping, ROLLBACK) on every checkout.
+        if record.driver_connection.is_closed():
+            raise DisconnectionError("pooled connection was closed by the server")
+
+    return engine
 
 
 def _unicode_lower(value):

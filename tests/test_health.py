@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+from sqlalchemy import text
+
+from tests.support import is_postgresql
+
 
 async def test_hello(client):
     response = await client.get("/")
@@ -48,6 +55,23 @@ async def test_health_with_database_down_is_503(settings, make_server):
     assert response.status_code == 503
     assert response.json()["status"] == "unhealthy"
     assert response.json()["checks"]["db"] == "error"
+
+
+@pytest.mark.skipif(not is_postgresql(), reason="terminates PostgreSQL backends")
+async def test_connections_closed_by_the_server_are_replaced(client, db):
+    for _ in range(3):
+        await asyncio.gather(*(client.get("/health") for _ in range(8)))
+    async with db.engine.connect() as connection:
+        terminated = await connection.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    assert terminated >= 1
+    await asyncio.sleep(0.2)
+    responses = await asyncio.gather(*(client.get("/health") for _ in range(8)))
+    assert [r.status_code for r in responses] == [200] * 8
 
 
 async def test_trailing_slash_is_accepted(client):
