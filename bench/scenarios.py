@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from bench.generate import fill_events, fill_shop
 from bench.load import HEADER, run_load
 from bench.run import SECRET, Context
-from db.models import Order, Variation
+from db.models import Order, OrderLine, Variation
 from helpers.tokens import issue_token
 from services.catalog import build_storefront
 from services.staff_users import create_or_reset_admin
@@ -202,23 +202,37 @@ async def orders(ctx: Context) -> str:
         }
 
     result = await run_load(ctx.base_url, "POST /orders", order, CONCURRENCY, 15.0, variants=400)
+    ctx.stop_server()
+    sold = (
+        select(func.coalesce(func.sum(OrderLine.amount), 0))
+        .where(OrderLine.variation_id == Variation.id)
+        .scalar_subquery()
+    )
+    orders_count = select(func.count()).select_from(Order).scalar_subquery()
     async with ctx.db.session() as session:
+        # One statement, so stock, reservations, lines and orders come from one snapshot.
         rows = (
-            await session.execute(select(Variation.id, Variation.stock, Variation.reserved))
+            await session.execute(
+                select(Variation.id, Variation.stock, Variation.reserved, sold, orders_count)
+            )
         ).all()
-        created = await session.scalar(select(func.count()).select_from(Order))
-    broken = [vid for vid, left, reserved in rows if left != stock or reserved > left]
-    reserved_total = sum(reserved for _, _, reserved in rows)
-    consistent = not broken and reserved_total == created
+    created = rows[0][4]
+    broken = [
+        vid
+        for vid, left, reserved, units, _ in rows
+        if left != stock or reserved != units or reserved > left
+    ]
+    reserved_total = sum(reserved for _, _, reserved, _, _ in rows)
     return (
         f"Data: {data}; {len(ids)} variations x {stock} units; each order buys one unit, "
         f"400 distinct guest buyers. One worker, {CONCURRENCY} concurrent clients "
         f"({load_client()}), 15 s.\n\n{table([result])}\n\n"
         f"- Orders created: {created} = {created / result.seconds:,.0f} orders/s "
         f"(target >= 200).\n"
-        f"- Sold (reserved) + remaining = initial stock for every variation, no variation "
-        f"with reserved > stock: {'OK' if consistent else 'FAILED ' + str(broken)} "
-        f"({reserved_total} units reserved by {created} orders)."
+        f"- For every variation, reserved units = units in its order lines, and reserved + "
+        f"remaining = initial stock ({stock}), never above it: "
+        f"{'OK' if not broken and reserved_total == created else 'FAILED ' + str(broken)} "
+        f"({reserved_total} units reserved by {created} one-unit orders)."
     )
 
 
