@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from string import Template
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ContactForm, DeliveryType, Order, OrderLine, Variation
-from services.outbox import queue_message
+from db.models import ContactForm, Order
+from services.outbox import queue_messages
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TELEGRAM_LIMIT = 4096
@@ -44,16 +44,30 @@ def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     return parts
 
 
-async def _queue_telegram(session: AsyncSession, settings, topic: str, text: str) -> None:
+def _telegram_messages(settings, topic: str, text: str) -> list[dict]:
     if not settings.TELEGRAM_ORDERS_CHAT_ID:
-        return
-    for part in split_message(text):
-        await queue_message(
-            session,
-            "telegram",
-            topic,
-            {"chat_id": settings.TELEGRAM_ORDERS_CHAT_ID, "text": part, "parse_mode": "HTML"},
-        )
+        return []
+    return [
+        {
+            "kind": "telegram",
+            "topic": topic,
+            "payload": {
+                "chat_id": settings.TELEGRAM_ORDERS_CHAT_ID,
+                "text": part,
+                "parse_mode": "HTML",
+            },
+        }
+        for part in split_message(text)
+    ]
+
+
+async def _queue_telegram(session: AsyncSession, settings, topic: str, text: str) -> None:
+    await queue_messages(session, _telegram_messages(settings, topic, text))
+
+
+@cache
+def _template(name: str) -> Template:
+    return Template((TEMPLATES / name).read_text(encoding="utf-8"))
 
 
 def _local(moment: datetime, settings) -> datetime:
@@ -64,21 +78,7 @@ def payment_kind(order: Order) -> str:
     return "наличными при получении" if order.is_cash_payment else "онлайн на сайте"
 
 
-async def _order_parts(session: AsyncSession, order_id: int):
-    order = await session.get(Order, order_id)
-    rows = (
-        await session.execute(
-            select(OrderLine, Variation.name)
-            .join(Variation, Variation.id == OrderLine.variation_id)
-            .where(OrderLine.order_id == order_id)
-            .order_by(OrderLine.id)
-        )
-    ).all()
-    delivery_type = await session.get(DeliveryType, order.delivery_type_id)
-    return order, rows, delivery_type
-
-
-def order_message(order: Order, rows, delivery_type, settings) -> str:
+def order_message(order, rows, delivery_name: str, settings) -> str:
     name = " ".join(
         part
         for part in (order.contact_second_name, order.contact_first_name, order.contact_last_name)
@@ -97,13 +97,13 @@ def order_message(order: Order, rows, delivery_type, settings) -> str:
         f"Email: {escape(order.contact_email)}\n\n"
         f"<b>Товары:</b>\n<pre>Наименование | Количество | Цена\n{table}</pre>\n"
         f"Подытог: {subtotal} руб.\n\n"
-        f"<b>Данные по доставке:</b>\n<b>Тип доставки:</b> {escape(delivery_type.name)}\n"
+        f"<b>Данные по доставке:</b>\n<b>Тип доставки:</b> {escape(delivery_name)}\n"
         f"{escape(order.delivery_address)}\nСтоимость: {order.delivery_cost} руб.{storefront}\n\n"
         f"<b>Итого: {order.total_sum} руб.</b>\nТип оплаты: {payment_kind(order)}"
     )
 
 
-def order_email(order: Order, rows, delivery_type) -> tuple[str, str]:
+def order_email(order, rows, delivery_name: str) -> tuple[str, str]:
     """(html, plain text) of the order email, from the template files."""
     items_html = "".join(
         f"<tr><td>{escape(name)} ({line.amount})</td><td>{line.current_price} руб.</td></tr>"
@@ -114,47 +114,46 @@ def order_email(order: Order, rows, delivery_type) -> tuple[str, str]:
     )
     values = {
         "order_id": order.id,
-        "delivery_name": escape(delivery_type.name),
+        "delivery_name": escape(delivery_name),
         "delivery_cost": order.delivery_cost,
         "total_sum": order.total_sum,
         "delivery_address": escape(order.delivery_address),
         "payment": payment_kind(order),
     }
-    html_body = Template((TEMPLATES / "order_email.html").read_text()).substitute(
-        values, items=items_html
-    )
+    html_body = _template("order_email.html").substitute(values, items=items_html)
     text_values = {
         **values,
-        "delivery_name": delivery_type.name,
+        "delivery_name": delivery_name,
         "delivery_address": order.delivery_address,
     }
-    text_body = Template((TEMPLATES / "order_email.txt").read_text()).substitute(
-        text_values, items=items_text
-    )
+    text_body = _template("order_email.txt").substitute(text_values, items=items_text)
     return html_body, text_body
 
 
-async def notify_order_placed(session: AsyncSession, settings, order_id: int) -> None:
-    if not settings.TELEGRAM_ORDERS_CHAT_ID and not settings.EMAIL_FROM:
-        return
-    order, rows, delivery_type = await _order_parts(session, order_id)
-    await _queue_telegram(
-        session, settings, "order_placed", order_message(order, rows, delivery_type, settings)
+async def notify_order_placed(session: AsyncSession, settings, order, rows, delivery_name: str):
+    """Queue the shop's Telegram message and the emails of a new order.
+
+    `order` and `rows` (order line, variation name) are what checkout just wrote, so
+    nothing is read back.
+    """
+    messages = _telegram_messages(
+        settings, "order_placed", order_message(order, rows, delivery_name, settings)
     )
-    if not settings.EMAIL_FROM:
-        return
-    html_body, text_body = order_email(order, rows, delivery_type)
-    recipients = [(order.contact_email, "Данные по заказу Vinterr")]
-    if settings.EMAIL_SHOP_TO:
-        recipients.append((settings.EMAIL_SHOP_TO, f"Новый заказ №{order.id}"))
-    for to, subject in recipients:
-        if to:
-            await queue_message(
-                session,
-                "email",
-                "order_placed",
-                {"to": to, "subject": subject, "html": html_body, "text": text_body},
-            )
+    if settings.EMAIL_FROM:
+        html_body, text_body = order_email(order, rows, delivery_name)
+        recipients = [(order.contact_email, "Данные по заказу Vinterr")]
+        if settings.EMAIL_SHOP_TO:
+            recipients.append((settings.EMAIL_SHOP_TO, f"Новый заказ №{order.id}"))
+        messages += [
+            {
+                "kind": "email",
+                "topic": "order_placed",
+                "payload": {"to": to, "subject": subject, "html": html_body, "text": text_body},
+            }
+            for to, subject in recipients
+            if to
+        ]
+    await queue_messages(session, messages)
 
 
 async def notify_order_paid(session: AsyncSession, settings, order_id: int, paid_at) -> None:

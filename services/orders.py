@@ -117,6 +117,7 @@ _order_lines = OrderLine.__table__
 _ORDERABLE = (
     select(
         _variations.c.id,
+        _variations.c.name,
         _variations.c.price,
         _variations.c.discounted_price,
         or_(_variations.c.is_delete, _goods.c.is_delete, not_(_goods.c.is_visible)).label("hidden"),
@@ -125,6 +126,7 @@ _ORDERABLE = (
     .where(_variations.c.id.in_(bindparam("ids", expanding=True)))
 )
 _DELIVERY_AND_INTAKE = select(
+    DeliveryType.__table__.c.name,
     DeliveryType.__table__.c.cost,
     exists().where(Status.__table__.c.id == bindparam("status_id")).label("intake_configured"),
 ).where(DeliveryType.__table__.c.id == bindparam("delivery_type_id"))
@@ -149,8 +151,8 @@ _NEW_LINES = insert(_order_lines).returning(*_order_lines.c, sort_by_parameter_o
 _NEW_STATUS_CHANGE = insert(StatusChange.__table__)
 
 
-async def _orderable_prices(session: AsyncSession, lines: list[dict]) -> dict[int, int]:
-    """Server prices of the ordered variations; unknown or hidden ones are a 400."""
+async def _orderable_variations(session: AsyncSession, lines: list[dict]) -> dict[int, Any]:
+    """Id, name and prices of the ordered variations; unknown or hidden ones are a 400."""
     ids = sorted({line["variation_id"] for line in lines})
     found = {row.id: row for row in await session.execute(_ORDERABLE, {"ids": ids})}
     problems = {}
@@ -162,11 +164,11 @@ async def _orderable_prices(session: AsyncSession, lines: list[dict]) -> dict[in
             problems[f"variations.{index}.variation_id"] = ["Variation is not available"]
     if problems:
         raise ValidationFailed(problems)
-    return {vid: server_price(row) for vid, row in found.items()}
+    return found
 
 
-async def _server_delivery_cost(session: AsyncSession, settings, data: dict) -> tuple[int, bool]:
-    """The delivery cost to charge and whether the storefront computed it."""
+async def _server_delivery(session: AsyncSession, settings, data: dict):
+    """The delivery type's name, the cost to charge, and whether the storefront computed it."""
     row = (
         await session.execute(
             _DELIVERY_AND_INTAKE,
@@ -181,12 +183,12 @@ async def _server_delivery_cost(session: AsyncSession, settings, data: dict) -> 
     if not row.intake_configured:
         raise ServiceUnavailable("Order intake is not configured")
     if row.cost is not None:
-        return row.cost, False
+        return row.name, row.cost, False
     if data["delivery_cost"] > settings.DELIVERY_COST_MAX:
         raise ValidationFailed(
             {"delivery_cost": [f"Must be at most {settings.DELIVERY_COST_MAX}."]}
         )
-    return data["delivery_cost"], True
+    return row.name, data["delivery_cost"], True
 
 
 async def _order_customer(session: AsyncSession, customer_id: int | None, data: dict):
@@ -235,9 +237,9 @@ async def place_order(
     if not lines:
         raise RuleViolation("There are no variations in the order")
     amounts, client_prices, ordered_ids = merge_lines(lines)
-    server_prices = await _orderable_prices(session, lines)
-    delivery_cost, by_storefront = await _server_delivery_cost(session, settings, data)
-    prices = {vid: server_prices[vid] for vid in ordered_ids}
+    variations = await _orderable_variations(session, lines)
+    delivery_name, delivery_cost, by_storefront = await _server_delivery(session, settings, data)
+    prices = {vid: server_price(variations[vid]) for vid in ordered_ids}
     if prices != client_prices or delivery_cost != data["delivery_cost"]:
         raise Conflict(
             "price_changed",
@@ -298,7 +300,8 @@ async def place_order(
         ],
     )
     await record_activity(session, "order_created", buyer_id, {"order_id": order.id})
-    await notifications.notify_order_placed(session, settings, order.id)
+    named_lines = [(line, variations[line.variation_id].name) for line in order_lines]
+    await notifications.notify_order_placed(session, settings, order, named_lines, delivery_name)
     metrics.orders_created_total.inc()
     return {"order": order, "lines": order_lines}
 

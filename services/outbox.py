@@ -36,4 +36,10 @@ async def emit_event(session: AsyncSession, name: str, **payload: Any) -> None:
 
 async def queue_message(session: AsyncSession, kind: str, topic: str, payload: dict) -> None:
     """Queue a Telegram message, an email or a payment check (kind), delivered after commit."""
-    await session.execute(_QUEUE, {"kind": kind, "topic": topic, "payload": payload})
+    await queue_messages(session, [{"kind": kind, "topic": topic, "payload": payload}])
+
+
+async def queue_messages(session: AsyncSession, messages: list[dict[str, Any]]) -> None:
+    """Queue several messages (dicts of kind, topic, payload) in one statement."""
+    if messages:
+        await session.execute(_QUEUE, messages)

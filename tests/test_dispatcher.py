@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from email import message_from_bytes, policy
+from html import escape
 
 import pytest
 from sqlalchemy import select, update
@@ -86,6 +87,9 @@ async def test_messages_survive_outages_and_arrive_once(settings, db, make_serve
     assert telegram.messages[0]["parse_mode"] == "HTML"
     assert f"Оформлен заказ №{placed.json()['id']}" in text
     assert "&lt;Ивановна&gt;" in text and "Итого: 11780 руб." in text
+    assert f"{escape(shop['first']['name'][:40])} | 2 | 4990" in text
+    assert f"{escape(shop['second']['name'][:40])} | 1 | 1500" in text
+    assert "<b>Тип доставки:</b> Курьер" in text
     assert sorted(m.rcpt_tos[0] for m in smtp.inbox.messages) == [
         "boss@example.ru",
         "ivan@example.ru",
@@ -93,6 +97,8 @@ async def test_messages_survive_outages_and_arrive_once(settings, db, make_serve
     email = message_from_bytes(smtp.inbox.messages[0].content, policy=policy.default)
     assert email["Message-ID"] and email["Date"]
     assert email.get_content_type() == "multipart/alternative"
+    plain = email.get_body(preferencelist=("plain",)).get_content()
+    assert f"{shop['first']['name']} (2) — 4990 руб." in plain and "Курьер" in plain
     assert all(len(line) <= 998 for line in smtp.inbox.messages[0].content.split(b"\r\n"))
     states = await outbox_states(db)
     assert {state for kind_states in states.values() for state in kind_states} == {"sent"}
