@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import delete, distinct, func, insert, select
+from sqlalchemy import (
+    ARRAY,
+    Date,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    any_,
+    bindparam,
+    delete,
+    distinct,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ActivityEvent, Customer
@@ -12,11 +28,39 @@ from db.models.base import utcnow
 from services.customers import get_customer
 from services.errors import Conflict, NotFound, ValidationFailed
 
+_events = ActivityEvent.__table__
+_customers = Customer.__table__
+_CUSTOMER_STATES = select(_customers.c.id, _customers.c.status).where(
+    _customers.c.id.in_(bindparam("ids", expanding=True))
+)
+# PostgreSQL takes a batch as one array per column: a handful of parameters instead of
+# five per event, and no SQL text that grows with the batch.
+_CUSTOMER_STATES_PG = select(_customers.c.id, _customers.c.status).where(
+    _customers.c.id == any_(bindparam("ids", type_=ARRAY(Integer)))
+)
+_INSERT_BATCH_PG = text(
+    "INSERT INTO activity_events (type, customer_id, data, created_at, created_day) "
+    "SELECT type, customer_id, CAST(data AS JSONB), created_at, created_day "
+    "FROM unnest(:types, :customer_ids, :data, :created_at, :created_days) "
+    "WITH ORDINALITY AS batch(type, customer_id, data, created_at, created_day, position) "
+    "ORDER BY position RETURNING id"
+).bindparams(
+    bindparam("types", type_=ARRAY(String)),
+    bindparam("customer_ids", type_=ARRAY(Integer)),
+    bindparam("data", type_=ARRAY(Text)),
+    bindparam("created_at", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("created_days", type_=ARRAY(Date)),
+)
+_INSERT_BATCH = insert(_events).returning(_events.c.id, sort_by_parameter_order=True)
+
 
 async def _customer_states(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    rows = await session.execute(select(Customer.id, Customer.status).where(Customer.id.in_(ids)))
+    if session.bind.dialect.name == "postgresql":
+        rows = await session.execute(_CUSTOMER_STATES_PG, {"ids": list(ids)})
+    else:
+        rows = await session.execute(_CUSTOMER_STATES, {"ids": list(ids)})
     return dict(rows.all())
 
 
@@ -58,22 +102,38 @@ async def record_batch(session: AsyncSession, events: list[dict]) -> list[int]:
     if problems:
         raise ValidationFailed(problems)
     now = utcnow()
-    rows = []
-    for event in events:
-        created_at = event.get("created_at") or now
-        rows.append(
-            {
-                "type": event["type"],
-                "customer_id": event.get("customer_id"),
-                "data": event.get("data"),
-                "created_at": created_at,
-                "created_day": created_at.date(),
-            }
-        )
-    result = await session.execute(
-        insert(ActivityEvent).returning(ActivityEvent.id, sort_by_parameter_order=True), rows
+    created = [event.get("created_at") or now for event in events]
+    if session.bind.dialect.name == "postgresql":
+        return await _insert_batch_pg(session, events, created)
+    rows = [
+        {
+            "type": event["type"],
+            "customer_id": event.get("customer_id"),
+            "data": event.get("data"),
+            "created_at": created_at,
+            "created_day": created_at.date(),
+        }
+        for event, created_at in zip(events, created, strict=True)
+    ]
+    return list((await session.execute(_INSERT_BATCH, rows)).scalars())
+
+
+async def _insert_batch_pg(session: AsyncSession, events: list[dict], created: list) -> list[int]:
+    ids = await session.scalars(
+        _INSERT_BATCH_PG,
+        {
+            "types": [event["type"] for event in events],
+            "customer_ids": [event.get("customer_id") for event in events],
+            "data": [
+                None if event.get("data") is None else json.dumps(event["data"]) for event in events
+            ],
+            "created_at": created,
+            "created_days": [moment.date() for moment in created],
+        },
     )
-    return [row[0] for row in result]
+    # Ids come from the sequence in the ORDER BY position order, so sorted ids are in
+    # request order even when other inserts interleave with this one.
+    return sorted(ids)
 
 
 def _day_start(day, plus_days: int = 0) -> datetime:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests import factories
@@ -215,6 +217,43 @@ async def test_events_and_statistics(client, customer, admin_headers):
     )
     assert refused.status_code == 409
     assert (await client.delete("/customers/999/events", headers=admin_headers)).status_code == 404
+
+
+async def test_event_batch_ids_follow_request_order(client, customer, admin_headers):
+    sent = [
+        {"type": f"step.{i}", "customer_id": customer["id"] if i % 2 else None}
+        | ({"data": {"n": i, "name": "Платье"}} if i % 3 else {})
+        for i in range(40)
+    ]
+    sent[5]["data"] = None
+    batch = await client.post("/events/batch", json={"events": sent}, headers=admin_headers)
+    assert batch.status_code == 201
+    ids = batch.json()["ids"]
+    listed = (await client.get("/events/all?limit=100", headers=admin_headers)).json()["items"]
+    by_id = {item["id"]: item for item in listed}
+    assert [by_id[i]["type"] for i in ids] == [event["type"] for event in sent]
+    assert [by_id[i]["customer_id"] for i in ids] == [event["customer_id"] for event in sent]
+    assert [by_id[i]["data"] for i in ids] == [event.get("data") for event in sent]
+
+
+async def test_event_batch_data_limit_is_per_event(client, admin_headers):
+    just_under = {"text": "я" * 8000}
+    assert len(json.dumps(just_under, ensure_ascii=False).encode()) < 16 * 1024
+    fits = await client.post(
+        "/events/batch",
+        json={"events": [{"type": "big", "data": just_under} for _ in range(3)]},
+        headers=admin_headers,
+    )
+    assert fits.status_code == 201 and fits.json()["count"] == 3
+    too_big = await client.post(
+        "/events/batch",
+        json={"events": [{"type": "big"}, {"type": "big", "data": {"text": "я" * 8300}}]},
+        headers=admin_headers,
+    )
+    assert too_big.status_code == 400
+    assert too_big.json()["fields"] == {"events.1.data": ["Must be at most 16 KiB serialised."]}
+    listed = (await client.get("/events/all", headers=admin_headers)).json()
+    assert listed["count"] == 3
 
 
 async def test_register_route(client):

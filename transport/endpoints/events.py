@@ -10,10 +10,11 @@ from api.events import (
     EventInSchema,
     EventQuerySchema,
     StatsQuerySchema,
+    load_event_batch,
 )
 from services import events
 from services.errors import TooLarge
-from transport.http import dump, load_body, load_query, reply, transaction
+from transport.http import dump, json_body, load_body, load_query, reply, transaction
 from transport.routing import ADMIN_API, route
 
 
@@ -47,7 +48,7 @@ async def record_event(request: Request):
 async def record_batch(request: Request):
     if len(request.body or b"") > request.app.ctx.settings.UPLOAD_MAX_BYTES:
         raise TooLarge("Request body too large")
-    data = load_body(request, EventBatchSchema())
+    data = load_event_batch(json_body(request))
     async with transaction(request) as session:
         ids = await events.record_batch(session, data["events"])
     return reply({"count": len(ids), "ids": ids}, status=201)
