@@ -21,7 +21,7 @@ from helpers.tokens import issue_token
 from services.activity import record_activity
 from services.auth import find_customer_for_login
 from services.errors import AlreadyExists, Conflict, NotFound, RuleViolation, Unauthorized
-from services.outbox import emit_event
+from services.outbox import emit_event, redact_customer_events
 
 PROFILE_FIELDS = (
     "first_name",
@@ -266,4 +266,5 @@ async def erase(session: AsyncSession, customer_id: int) -> None:
         update(Order).where(Order.customer_id == customer_id).values(customer_id=None)
     )
     await session.execute(delete(Customer).where(Customer.id == customer_id))
+    await redact_customer_events(session, customer_id)
     await emit_event(session, "CustomerPermanentlyDeleted", customer_id=customer_id, uuid=uuid)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import OutboxMessage
@@ -15,6 +15,17 @@ from helpers.timestamps import format_timestamp
 
 # One prebuilt statement: every write path queues messages, so it is compiled once.
 _QUEUE = insert(OutboxMessage.__table__)
+# Event payload fields that can identify a person (names, contacts, profile changes, links).
+PERSONAL_EVENT_FIELDS = (
+    "first_name",
+    "second_name",
+    "last_name",
+    "email",
+    "phone_number",
+    "changed",
+    "url",
+    "reason",
+)
 
 
 def event_envelope(name: str, payload: dict[str, Any], occurred_at: datetime | None = None):
@@ -43,3 +54,32 @@ async def queue_messages(session: AsyncSession, messages: list[dict[str, Any]]) 
     """Queue several messages (dicts of kind, topic, payload) in one statement."""
     if messages:
         await session.execute(_QUEUE, messages)
+
+
+async def redact_customer_events(session: AsyncSession, customer_id: int) -> int:
+    """Blank the personal fields of a customer's domain events, sent or pending.
+
+    The events stay (with their ids and names) so the outbox history keeps its shape, but
+    nothing in it identifies the erased person any more. Returns the rows changed.
+    """
+    customer_of_event = OutboxMessage.payload["data"]["customer_id"].as_integer()
+    rows = await session.execute(
+        select(OutboxMessage.id, OutboxMessage.payload).where(
+            OutboxMessage.kind == "event", customer_of_event == customer_id
+        )
+    )
+    changed = 0
+    for message_id, payload in rows.all():
+        data = payload["data"]
+        if all(data.get(field) is None for field in PERSONAL_EVENT_FIELDS):
+            continue
+        redacted = {
+            key: None if key in PERSONAL_EVENT_FIELDS else value for key, value in data.items()
+        }
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(payload={**payload, "data": redacted})
+        )
+        changed += 1
+    return changed

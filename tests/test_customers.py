@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -246,6 +248,31 @@ async def test_permanent_delete_erases_personal_data(client, admin_headers, db):
             )
         ).scalar_one()
         session.add(Favorite(customer_id=customer["id"], good_id=good))
+    headers = await log_in(client)
+    renamed = await client.patch(
+        f"/customers/{customer['id']}",
+        json={"last_name": "Сидорович", "email": "ivan.p@example.ru"},
+        headers=headers,
+    )
+    assert renamed.status_code == 200
+    linked = await client.post(
+        f"/customers/{customer['id']}/social_accounts",
+        json={"network": "vk", "url": "https://vk.com/ivan.petrov", "reason": "скидки"},
+        headers=headers,
+    )
+    assert linked.status_code == 201
+    personal = (
+        "Иван",
+        "Петров",
+        "Сидорович",
+        "ivan@example.ru",
+        "ivan.p@example.ru",
+        "79025163111",
+        "vk.com/ivan.petrov",
+        "скидки",
+    )
+    before = await event_payloads(db)
+    assert all(any(value in text for text in before) for value in personal)
     response = await client.delete(f"/customers/{customer['id']}/permanent", headers=admin_headers)
     assert response.status_code == 204
     async with db.session() as session:
@@ -253,7 +280,20 @@ async def test_permanent_delete_erases_personal_data(client, admin_headers, db):
             column = model.id if model is Customer else model.customer_id
             count = await session.scalar(select(func.count()).where(column == customer["id"]))
             assert count == 0, model
+    payloads = await event_payloads(db)
+    assert any("CustomerPermanentlyDeleted" in text for text in payloads)
+    assert any("CustomerCreated" in text for text in payloads)
+    leaks = [(value, text) for value in personal for text in payloads if value in text]
+    assert leaks == []
     await register(client)
+
+
+async def event_payloads(db) -> list[str]:
+    async with db.session() as session:
+        rows = await session.scalars(
+            select(OutboxMessage.payload).where(OutboxMessage.kind == "event")
+        )
+        return [json.dumps(payload, ensure_ascii=False) for payload in rows]
 
 
 async def test_admin_list_filters_and_paging(client, admin_headers, db):
