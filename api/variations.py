@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from api.base import CreateSchema, RequestSchema
+from api.directories import ColorSchema, ItemSchema
 from api.fields import Bool, Int, Money, Str
 
 
@@ -16,17 +17,6 @@ class ImageSchema(Schema):
     id = fields.Integer()
     url = fields.String()
     model_info = fields.String(allow_none=True)
-
-
-class ColorSchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    code = fields.String()
-
-
-class SizeSchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
 
 
 class VariationSchema(Schema):
@@ -48,7 +38,7 @@ class VariationSchema(Schema):
 
 class VariationFullSchema(VariationSchema):
     color = fields.Nested(ColorSchema)
-    size = fields.Nested(SizeSchema)
+    size = fields.Nested(ItemSchema)
     size_name = fields.String()
     images = fields.List(fields.Nested(ImageSchema))
 
