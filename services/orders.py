@@ -280,6 +280,15 @@ async def place_order(
         )
     ).all()
     await session.execute(_NEW_STATUS_CHANGE, {"order_id": order.id, "status_id": order.status_id})
+    await _emit_order_created(session, order, order_lines)
+    await record_activity(session, "order_created", buyer_id, {"order_id": order.id})
+    named_lines = [(line, variations[line.variation_id].name) for line in order_lines]
+    await notifications.notify_order_placed(session, settings, order, named_lines, delivery_name)
+    metrics.orders_created_total.inc()
+    return {"order": order, "lines": order_lines}
+
+
+async def _emit_order_created(session: AsyncSession, order, lines) -> None:
     await emit_event(
         session,
         "OrderCreated",
@@ -296,14 +305,9 @@ async def place_order(
                 "amount": line.amount,
                 "current_price": line.current_price,
             }
-            for line in order_lines
+            for line in lines
         ],
     )
-    await record_activity(session, "order_created", buyer_id, {"order_id": order.id})
-    named_lines = [(line, variations[line.variation_id].name) for line in order_lines]
-    await notifications.notify_order_placed(session, settings, order, named_lines, delivery_name)
-    metrics.orders_created_total.inc()
-    return {"order": order, "lines": order_lines}
 
 
 async def get_order(session: AsyncSession, order_id: int, for_update: bool = False) -> Order:
