@@ -186,6 +186,7 @@ async def fill_shop(
                         f"(SELECT max(id) FROM {table}))"
                     )
                 )
+    await analyze(db)
     return {
         "goods": goods,
         "variations": len(variation_rows),
@@ -223,7 +224,13 @@ async def fill_events(db, count: int, customers: int, days: int = 90) -> None:
                 for i, moment in enumerate(moments)
             ]
             await _bulk(session, ActivityEvent, rows)
-    if db.dialect == "postgresql":
-        async with db.engine.connect() as connection:
-            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await autocommit.execute(text("VACUUM ANALYZE activity_events"))
+    await analyze(db, "activity_events")
+
+
+async def analyze(db, table: str = "") -> None:
+    """Planner statistics after a bulk load, as autovacuum would gather them a little later."""
+    if db.dialect != "postgresql":
+        return
+    async with db.engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text(f"VACUUM ANALYZE {table}".strip()))
