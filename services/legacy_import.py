@@ -23,7 +23,7 @@ log = logging.getLogger("shop.legacy_import")
 
 LOCK_NAME = "legacy_import"
 LOCK_LEASE = timedelta(minutes=20)
-LEGACY_PHONE = re.compile(r"^(?:\+7|7|8)(\d{10})$")
+LEGACY_PHONE = re.compile(r"^(?:\+7|7|8)([0-9]{10})$")
 COUNTERS = (
     "read",
     "inserted",
@@ -49,9 +49,9 @@ def legacy_name(raw) -> str:
 def legacy_created_at(raw, now: datetime) -> datetime:
     try:
         seconds = int(raw or 0)
-    except (TypeError, ValueError):
-        seconds = 0
-    return datetime.fromtimestamp(seconds, tz=UTC) if seconds > 0 else now
+        return datetime.fromtimestamp(seconds, tz=UTC) if seconds > 0 else now
+    except (TypeError, ValueError, OverflowError, OSError):
+        return now
 
 
 def read_legacy_rows(settings) -> list[dict]:

@@ -83,6 +83,11 @@ async def test_registration_validation(client):
         "birthday",
     }
     assert response.json()["fields"]["phone_number"] == ["Not a valid phone number."]
+    arabic_digits = await client.post(
+        "/customers", json={**REGISTRATION, "phone_number": "+٧ ٩٠٢ ٥١٦ ٣١ ١١"}
+    )
+    assert arabic_digits.status_code == 400
+    assert set(arabic_digits.json()["fields"]) == {"phone_number"}
 
 
 async def test_guests_never_block_registration(client, db):

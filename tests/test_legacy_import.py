@@ -99,6 +99,28 @@ async def test_import_maps_dedupes_and_is_idempotent(make_server, admin_headers,
     assert again["inserted"] == 0 and again["skipped_existing"] == 2
 
 
+async def test_import_survives_odd_legacy_values(make_server, admin_headers, db, tmp_path):
+    rows = [
+        (10, "+7 912 000 00 10", "далёкое будущее", None, 10**15),
+        (11, "8 ٩١٢ ٠٠٠ ٠٠ ١١", "арабские цифры", None, None),
+        (12, "89120000012", "прошлое", None, -5),
+    ]
+    running = await make_server(
+        LEGACY_DB_URL=build_legacy(tmp_path / "odd.db", rows), LEGACY_DB_RETRIES_SLEEP=0.0
+    )
+    response = await running.client.post("/customers/import", json={}, headers=admin_headers)
+    assert response.status_code == 200
+    assert response.json()["inserted"] == 2 and response.json()["invalid_phone"] == 1
+    async with db.session() as session:
+        imported = {
+            c.legacy_id: c
+            for c in await session.scalars(select(Customer).where(Customer.legacy_id.is_not(None)))
+        }
+    assert set(imported) == {10, 12}
+    assert imported[10].phone_number == "79120000010"
+    assert abs(imported[10].created_at.year - imported[12].created_at.year) <= 1
+
+
 async def test_import_needs_configuration_and_a_reachable_database(
     make_server, admin_headers, tmp_path, client
 ):
