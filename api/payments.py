@@ -13,9 +13,13 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1"}
 
 
 def check_return_url(value: str, allowed_hosts: tuple[str, ...]) -> None:
-    parts = urlsplit(value)
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in {"https", "http"} or not host:
+    try:
+        parts = urlsplit(value)
+        host = (parts.hostname or "").lower()
+        port_is_valid = parts.port != 0
+    except ValueError:
+        raise ValidationError("Must be an absolute https URL.") from None
+    if parts.scheme not in {"https", "http"} or not host or not port_is_valid:
         raise ValidationError("Must be an absolute https URL.")
     if parts.scheme == "http" and host not in LOCAL_HOSTS:
         raise ValidationError("Must be an absolute https URL.")

@@ -18,7 +18,7 @@ from db.models.base import utcnow
 from helpers import metrics
 from helpers.sberbank import GatewayRefused, GatewayUnavailable, order_bundle_json
 from services.activity import record_activity
-from services.errors import BadGateway, Conflict, NotFound, PermissionDenied
+from services.errors import BadGateway, Conflict, NotFound, PermissionDenied, RuleViolation
 from services.notifications import notify_order_paid
 from services.outbox import emit_event, queue_message
 
@@ -305,6 +305,17 @@ def callback_checksum(params: dict[str, str], secret: str) -> str:
     return hmac.new(secret.encode(), signed.encode(), hashlib.sha256).hexdigest().upper()
 
 
+CALLBACK_VALUE_LIMITS = {"mdOrder": 64, "orderNumber": 64, "operation": 64, "status": 8}
+
+
+def _check_callback_values(params: dict[str, str]) -> None:
+    """Signed but unstorable values (too long, NUL) are refused rather than failing the insert."""
+    for key, value in params.items():
+        too_long = len(value) > CALLBACK_VALUE_LIMITS.get(key, 1024)
+        if too_long or "\x00" in key or "\x00" in value:
+            raise RuleViolation("Invalid callback parameters")
+
+
 async def accept_callback(session: AsyncSession, settings, params: dict[str, str], alerts=None):
     received = params.get("checksum", "")
     expected = callback_checksum(params, settings.SBER_CALLBACK_SECRET)
@@ -312,6 +323,7 @@ async def accept_callback(session: AsyncSession, settings, params: dict[str, str
         log.warning("payment callback with a bad checksum for %s", params.get("mdOrder"))
         raise PermissionDenied("Invalid checksum")
     md_order = params.get("mdOrder", "")
+    _check_callback_values(params)
     try:
         async with session.begin_nested():
             session.add(

@@ -155,6 +155,45 @@ async def test_callback_checksum_dedupe_and_confirmation(paying, gateway, db):
     assert status["is_payed"] is True
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["https://[::1/ok", "https://vinterr-plus.ru:99999/ok", "https://vinterr-plus.ru:0/ok"],
+)
+async def test_register_refuses_malformed_urls(paying, url):
+    client, order, _ = paying
+    response = await client.post(
+        "/register_payment", json={"order_id": order["id"], **RETURN, "return_url": url}
+    )
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"return_url": ["Must be an absolute https URL."]}
+
+
+async def test_callback_signs_blank_values_and_refuses_unstorable_ones(paying, db):
+    client, order, _ = paying
+    body = (await client.post("/register_payment", json={"order_id": order["id"], **RETURN})).json()
+    params = {
+        "mdOrder": body["sberbank_order_id"],
+        "orderNumber": f"{order['id']}-1",
+        "operation": "approved",
+        "status": "1",
+        "approvalCode": "",
+    }
+    signed = {**params, "checksum": callback_checksum(params, SECRET)}
+    by_get = await client.get("/payments/callback", params=signed)
+    assert by_get.status_code == 200, by_get.text
+    by_post = await client.post("/payments/callback", data={**signed, "status": "0"})
+    assert by_post.status_code == 403
+    resigned = {**params, "status": "0"}
+    resigned["checksum"] = callback_checksum(resigned, SECRET)
+    assert (await client.post("/payments/callback", data=resigned)).status_code == 200
+    for changes in ({"mdOrder": "x" * 65}, {"status": "123456789"}, {"operation": "a\x00b"}):
+        odd = {**params, **changes}
+        odd["checksum"] = callback_checksum(odd, SECRET)
+        response = await client.post("/payments/callback", data=odd)
+        assert response.status_code == 400, (changes, response.text)
+        assert response.json()["message"] == "Invalid callback parameters"
+    assert await count(db, PaymentCallback) == 2
+
 async def test_callback_disabled_without_secret(client):
     assert (await client.get("/payments/callback")).status_code == 404
 

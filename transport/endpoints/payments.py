@@ -75,7 +75,11 @@ async def payment_callback(request: Request):
     settings = request.app.ctx.settings
     if not settings.SBER_CALLBACK_SECRET:
         raise NotFound("Not found")
-    source = request.form if request.method == "POST" else request.args
+    # Blank values are signed too: dropping them would break the checksum.
+    if request.method == "POST":
+        source = request.get_form(keep_blank_values=True) or {}
+    else:
+        source = request.get_args(keep_blank_values=True)
     params = {key: values[0] for key, values in source.items()}
     async with transaction(request) as session:
         await payments.accept_callback(session, settings, params, request.app.ctx.alerts)
