@@ -173,7 +173,10 @@ class Timestamp(fields.DateTime):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None:
             return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise self.make_error("invalid", obj_type=self.OBJ_TYPE) from None
 
 
 def format_date(value: date | None) -> str | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
-
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +15,7 @@ from db.models import (
 )
 from db.models.base import utcnow
 from helpers.passwords import hash_password, verify_password
+from helpers.timestamps import within_days
 from helpers.tokens import issue_token
 from services.activity import record_activity
 from services.auth import find_customer_for_login
@@ -194,10 +193,9 @@ async def list_customers(session: AsyncSession, filters: dict) -> tuple[list[Cus
         conditions.append(Customer.is_registered.is_(filters["is_registered"]))
     if filters.get("q"):
         conditions.append(_search(filters["q"]))
-    if "created_from" in filters:
-        conditions.append(Customer.created_at >= _day_start(filters["created_from"]))
-    if "created_to" in filters:
-        conditions.append(Customer.created_at < _day_start(filters["created_to"], 1))
+    conditions += within_days(
+        Customer.created_at, filters.get("created_from"), filters.get("created_to")
+    )
     total = await session.scalar(select(func.count()).select_from(Customer).where(*conditions))
     rows = await session.scalars(
         select(Customer)
@@ -224,10 +222,6 @@ def _search(text: str):
     if digits and digits == text.strip().lstrip("+").replace(" ", ""):
         matches.append(Customer.phone_number.like(f"%{digits}%"))
     return or_(*matches)
-
-
-def _day_start(day, plus_days: int = 0) -> datetime:
-    return datetime.combine(day + timedelta(days=plus_days), time.min, tzinfo=UTC)
 
 
 async def soft_delete(session: AsyncSession, customer_id: int) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import (
     ARRAY,
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ActivityEvent, Customer
 from db.models.base import utcnow
+from helpers.timestamps import within_days
 from services.customers import get_customer
 from services.errors import Conflict, NotFound, ValidationFailed
 
@@ -136,17 +136,8 @@ async def _insert_batch_pg(session: AsyncSession, events: list[dict], created: l
     return sorted(ids)
 
 
-def _day_start(day, plus_days: int = 0) -> datetime:
-    return datetime.combine(day + timedelta(days=plus_days), time.min, tzinfo=UTC)
-
-
 def _range(filters: dict) -> list:
-    conditions = []
-    if "date_from" in filters:
-        conditions.append(ActivityEvent.created_at >= _day_start(filters["date_from"]))
-    if "date_to" in filters:
-        conditions.append(ActivityEvent.created_at < _day_start(filters["date_to"], 1))
-    return conditions
+    return within_days(ActivityEvent.created_at, filters.get("date_from"), filters.get("date_to"))
 
 
 async def list_events(session: AsyncSession, filters: dict):

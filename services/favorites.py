@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
-
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Favorite, Good
+from helpers.timestamps import within_days
 from services.activity import record_activity
 from services.customers import get_active_customer, get_customer
 from services.errors import NotFound, RuleViolation
@@ -41,10 +40,6 @@ async def add_favorite(session: AsyncSession, customer_id: int, good_id: int):
     return favorite, good, True
 
 
-def _day_start(day, plus_days: int = 0) -> datetime:
-    return datetime.combine(day + timedelta(days=plus_days), time.min, tzinfo=UTC)
-
-
 async def list_favorites(session: AsyncSession, filters: dict, customer_id: int | None = None):
     if customer_id is not None:
         await get_customer(session, customer_id)
@@ -57,10 +52,9 @@ async def list_favorites(session: AsyncSession, filters: dict, customer_id: int 
         conditions.append(Favorite.good_id.in_(filters["good_id"]))
     if "category_id" in filters:
         conditions.append(Good.category_id == filters["category_id"])
-    if "created_from" in filters:
-        conditions.append(Favorite.created_at >= _day_start(filters["created_from"]))
-    if "created_to" in filters:
-        conditions.append(Favorite.created_at < _day_start(filters["created_to"], 1))
+    conditions += within_days(
+        Favorite.created_at, filters.get("created_from"), filters.get("created_to")
+    )
     joined = select(Favorite, Good).join(Good, Good.id == Favorite.good_id).where(*conditions)
     total = await session.scalar(select(func.count()).select_from(joined.subquery()))
     rows = await session.execute(

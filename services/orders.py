@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, exists, func, insert, not_, or_, select, update
@@ -28,7 +28,7 @@ from db.models import (
 )
 from db.models.base import utcnow
 from helpers import metrics
-from helpers.timestamps import format_timestamp
+from helpers.timestamps import format_timestamp, within_days
 from services import notifications
 from services.activity import record_activity
 from services.customers import created_payload
@@ -320,19 +320,14 @@ async def get_order(session: AsyncSession, order_id: int, for_update: bool = Fal
     return order
 
 
-def _day_start(day, plus_days: int = 0) -> datetime:
-    return datetime.combine(day + timedelta(days=plus_days), time.min, tzinfo=UTC)
-
-
 async def list_orders(session: AsyncSession, filters: dict) -> tuple[list[dict], int]:
     conditions = []
     for key in ("status_id", "customer_id", "is_payed"):
         if key in filters:
             conditions.append(getattr(Order, key) == filters[key])
-    if "created_from" in filters:
-        conditions.append(Order.created_at >= _day_start(filters["created_from"]))
-    if "created_to" in filters:
-        conditions.append(Order.created_at < _day_start(filters["created_to"], 1))
+    conditions += within_days(
+        Order.created_at, filters.get("created_from"), filters.get("created_to")
+    )
     query = select(Order).where(*conditions).order_by(Order.created_at.desc(), Order.id.desc())
     total = None
     if "limit" in filters or "offset" in filters:
