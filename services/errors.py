@@ -30,6 +30,13 @@ class RuleViolation(DomainError):
     status = 400
 
 
+class NulCharacter(RuleViolation):
+    """Text with a NUL character, which no text column can store."""
+
+    def __init__(self):
+        super().__init__("Text must not contain NUL characters")
+
+
 class Unauthorized(DomainError):
     status = 401
 

@@ -194,6 +194,7 @@ async def test_callback_signs_blank_values_and_refuses_unstorable_ones(paying, d
         assert response.json()["message"] == "Invalid callback parameters"
     assert await count(db, PaymentCallback) == 2
 
+
 async def test_callback_disabled_without_secret(client):
     assert (await client.get("/payments/callback")).status_code == 404
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from marshmallow import Schema, fields
@@ -11,7 +12,7 @@ from sanic.response import HTTPResponse, empty
 from sanic.response import json as json_response
 
 from api.base import load
-from services.errors import DomainError
+from services.errors import DomainError, NulCharacter
 
 
 class InvalidJSON(DomainError):
@@ -23,14 +24,46 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is out of range")
+    return number
+
+
+def _holds_nul(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 def json_body(request: Request) -> Any:
-    """The parsed JSON body, None when there is none; malformed JSON -> 400 Invalid JSON body."""
+    """The parsed JSON body, None when there is none; malformed JSON -> 400 Invalid JSON body.
+
+    NaN, Infinity and floats out of range are refused; so is a NUL, which no text column stores.
+    """
     if not request.body:
         return None
     try:
-        return json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+        value = json.loads(request.body, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidJSON() from None
+    if b"\\u0000" in request.body and _holds_nul(value):
+        raise NulCharacter()
+    return value
 
 
 def load_body(request: Request, schema: Schema, partial: bool = False) -> dict:
@@ -41,6 +74,8 @@ def query_dict(request: Request, schema: Schema) -> dict[str, Any]:
     """Query args as a dict: list fields get every value, others the first one."""
     data: dict[str, Any] = {}
     for key, values in request.args.items():
+        if _holds_nul([key, values]):
+            raise NulCharacter()
         field = schema.fields.get(key)
         data[key] = values if isinstance(field, fields.List) else values[0]
     return data

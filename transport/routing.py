@@ -11,7 +11,7 @@ from marshmallow import Schema
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from services.errors import NotFound, TooLarge
+from services.errors import NotFound, NulCharacter, TooLarge
 
 JSON_BODY_LIMIT = 1024 * 1024
 
@@ -76,10 +76,10 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
             from transport.auth import authorize
 
             request.ctx.route_spec = spec
-            _check_path_ids(params)
             if spec.body_limit is not None and len(request.body or b"") > spec.body_limit:
                 raise TooLarge("Request body too large")
             await authorize(request, spec.auth, params)
+            _check_path_params(params)
             return await handler(request, **params)
 
         spec.handler = guarded
@@ -89,9 +89,11 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
     return decorator
 
 
-def _check_path_ids(params: dict[str, Any]) -> None:
+def _check_path_params(params: dict[str, Any]) -> None:
     """An id outside the range of the id columns cannot exist: 404 before any query."""
     for name, value in params.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise NulCharacter()
         if not isinstance(value, int):
             continue
         in_range = -(2**63) <= value < 2**63 if name in WIDE_ID_PARAMS else 0 < value <= MAX_ID
