@@ -23,6 +23,7 @@ class TokenClaims:
     subject_id: int
     version: int
     admin: bool
+    issued_at: int
 
 
 def issue_token(
@@ -61,7 +62,10 @@ def decode_token(secret: str, token: str) -> TokenClaims:
         raise InvalidToken("bad subject") from None
     if role not in ROLES or not isinstance(version, int):
         raise InvalidToken("bad claims")
-    return TokenClaims(role, subject_id, version, bool(claims.get("admin", False)))
+    issued_at = claims["iat"]
+    if not isinstance(issued_at, int | float):
+        raise InvalidToken("bad claims")
+    return TokenClaims(role, subject_id, version, bool(claims.get("admin", False)), int(issued_at))
 
 
 def new_api_key() -> str:

@@ -34,23 +34,28 @@ async def load_principal(session: AsyncSession, secret: str, token: str) -> Prin
     return await _subject(session, claims)
 
 
+def _issued_to(claims: TokenClaims, subject) -> bool:
+    """False for a token older than its subject: SQLite may hand a deleted row's id to a new one."""
+    return subject is not None and claims.issued_at >= int(subject.created_at.timestamp())
+
+
 async def _subject(session: AsyncSession, claims: TokenClaims) -> Principal:
     if claims.role == "admin":
         user = await session.get(StaffUser, claims.subject_id)
-        if user is None or user.token_version != claims.version:
+        if not _issued_to(claims, user) or user.token_version != claims.version:
             raise Unauthorized()
         return Principal("staff", user.id, True)
     if claims.role == "customer":
         customer = await session.get(Customer, claims.subject_id)
         if (
-            customer is None
+            not _issued_to(claims, customer)
             or customer.status != "active"
             or customer.token_version != claims.version
         ):
             raise Unauthorized()
         return Principal("customer", customer.id, False)
     client = await session.get(ApiClient, claims.subject_id)
-    if client is None:
+    if not _issued_to(claims, client):
         raise Unauthorized()
     if not client.is_active:
         raise PermissionDenied("API client is inactive")

@@ -49,9 +49,10 @@ def legacy_name(raw) -> str:
 def legacy_created_at(raw, now: datetime) -> datetime:
     try:
         seconds = int(raw or 0)
-        return datetime.fromtimestamp(seconds, tz=UTC) if seconds > 0 else now
+        created_at = datetime.fromtimestamp(seconds, tz=UTC) if seconds > 0 else now
     except (TypeError, ValueError, OverflowError, OSError):
         return now
+    return min(created_at, now)
 
 
 def read_legacy_rows(settings) -> list[dict]:

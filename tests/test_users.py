@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.support import auth
 
 
@@ -125,3 +127,15 @@ async def test_failed_logins_are_rate_limited(make_server, admin):
     assert body["message"] == "Too many requests"
     assert body["retry_after"] >= 1
     assert int(limited.headers["retry-after"]) == body["retry_after"]
+
+
+async def test_a_deleted_users_token_never_passes_to_a_later_user(client, admin_headers):
+    user = (await _create(client, admin_headers)).json()
+    token = (
+        await client.post("/users/auth", json={"login": "manager", "password": "s3cret-pass"})
+    ).json()["Authorization"]
+    assert (await client.delete(f"/users/{user['id']}", headers=admin_headers)).status_code == 204
+    # Token times are whole seconds: the successor must be created in a later second.
+    await asyncio.sleep(1.1)
+    successor = (await _create(client, admin_headers, login="successor")).json()
+    assert (await client.get(f"/users/{successor['id']}", headers=auth(token))).status_code == 401
