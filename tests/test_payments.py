@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from db.models import OutboxMessage, PaymentCallback
 from services.payments import callback_checksum, confirm_payment_job
+from tests import factories
 from tests.fakes import FakeGateway
 from tests.support import free_port
 from tests.test_orders import order_body, setup_shop
@@ -193,6 +194,29 @@ async def test_callback_signs_blank_values_and_refuses_unstorable_ones(paying, d
         assert response.status_code == 400, (changes, response.text)
         assert response.json()["message"] == "Invalid callback parameters"
     assert await count(db, PaymentCallback) == 2
+
+
+async def test_totals_beyond_32_bits_are_ordered_and_paid(make_server, gateway, admin_headers):
+    running = await make_server(
+        SBER_BASE_URL=gateway.base_url, PAYMENT_ALLOWED_RETURN_HOSTS=("vinterr-plus.ru",)
+    )
+    client = running.client
+    shop = await setup_shop(client, admin_headers)
+    refs = shop["refs"]
+    price = 2_000_000_000
+    costly = await factories.variation(
+        client, admin_headers, shop["good"]["id"], refs["blue"], refs["s"], amount=3, price=price
+    )
+    line = {"variation_id": costly["id"], "amount": 3, "current_price": price}
+    placed = await client.post("/orders", json=order_body(shop, variations=[line]))
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["total_sum"] == 3 * price + 300
+    registered = await client.post(
+        "/register_payment", json={"order_id": placed.json()["id"], **RETURN}
+    )
+    assert registered.status_code == 200, registered.text
+    assert registered.json()["amount"] == 3 * price + 300
+    assert gateway.requests[0][1]["amount"] == str((3 * price + 300) * 100)
 
 
 async def test_callback_disabled_without_secret(client):

@@ -18,6 +18,8 @@ NAMING_CONVENTION = {
 }
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
+# 100 lines x 1000 units at a 32-bit price overflow 32 bits; SQLite integers are 64-bit already.
+BigAmount = BigInteger().with_variant(Integer, "sqlite")
 JsonData = JSON().with_variant(JSONB(), "postgresql")
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import (
     Base,
+    BigAmount,
     DeliveryAddressColumns,
     JsonData,
     UTCDateTime,
@@ -52,7 +53,7 @@ class Order(DeliveryAddressColumns, Base):
     delivery_cost_by_storefront: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
-    total_sum: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    total_sum: Mapped[int] = mapped_column(BigAmount, default=0, server_default="0")
     is_cash_payment: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     contact_first_name: Mapped[str] = mapped_column(String(255))
     contact_second_name: Mapped[str] = mapped_column(String(255))

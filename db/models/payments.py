@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, JsonData, created_at_column, updated_at_column
+from db.models.base import Base, BigAmount, JsonData, created_at_column, updated_at_column
 
 ATTEMPT_STATES = ("registered", "paid", "failed", "expired")
 
@@ -25,7 +25,7 @@ class PaymentAttempt(Base):
     order_number: Mapped[str] = mapped_column(String(64), unique=True)
     gateway_order_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     form_url: Mapped[str | None] = mapped_column(String(1024))
-    amount_kopecks: Mapped[int] = mapped_column(Integer)
+    amount_kopecks: Mapped[int] = mapped_column(BigAmount)
     state: Mapped[str] = mapped_column(String(12), index=True)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
