@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from api.base import CreateSchema
 from api.fields import Email, Int, Str, Timestamp
@@ -10,7 +10,7 @@ from api.fields import Email, Int, Str, Timestamp
 
 class RegisterSchema(CreateSchema):
     name = Str(required=True, non_empty=True, max_length=100)
-    email = Email(required=True, validate=lambda value: len(value) <= 100)
+    email = Email(required=True, validate=validate.Length(max=100))
     age = Int(minimum=0, maximum=150)
     gender = Str(max_length=10)
     country = Str(max_length=100)

@@ -301,3 +301,7 @@ async def test_register_route(client):
         "/register", json={"name": "Z", "email": "z@example.ru", "phone": "доб. 123"}
     )
     assert raw_phone.status_code == 201 and raw_phone.json()["phone"] == "доб. 123"
+    long_email = await client.post(
+        "/register", json={"name": "L", "email": "a" * 64 + "@" + "b" * 40 + ".ru"}
+    )
+    assert long_email.status_code == 422 and set(long_email.json()["fields"]) == {"email"}
