@@ -17,7 +17,7 @@ class SocialAccountSchema(Schema):
 
 
 class SocialAccountCreateSchema(CreateSchema):
-    network = Str(required=True, non_empty=True, max_length=20)
+    network = Str(required=True, non_empty=True)
     url = Str(required=True, non_empty=True, max_length=512)
     reason = Str(max_length=255)
 

@@ -23,12 +23,15 @@ NETWORK_HOSTS = {
 
 
 def link_belongs_to(network: str, url: str) -> bool:
+    """Browsers read a backslash as a slash and skip user info, so either could hide the host."""
+    if "\\" in url:
+        return False
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
     except ValueError:
         return False
-    if parts.scheme not in {"http", "https"} or not host:
+    if parts.scheme not in {"http", "https"} or not host or "@" in parts.netloc:
         return False
     return any(
         host == allowed or host.endswith("." + allowed) for allowed in NETWORK_HOSTS[network]

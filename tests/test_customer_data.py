@@ -37,6 +37,9 @@ async def test_social_links(client, customer, admin_headers):
         "https://evil.io/vk.com",
         "ftp://t.me/x",
         "not a url",
+        "https://evil.io\\@t.me/x",
+        "https://user@t.me/x",
+        "https://[::1/x",
     ):
         wrong = await client.post(path, json={"network": "telegram", "url": url}, headers=headers)
         assert wrong.status_code == 422, url
@@ -45,6 +48,11 @@ async def test_social_links(client, customer, admin_headers):
         path, json={"network": "myspace", "url": "https://m.com"}, headers=headers
     )
     assert unknown.status_code == 422 and unknown.json()["message"] == "Unknown social network"
+    long_name = await client.post(
+        path, json={"network": "n" * 40, "url": "https://m.com"}, headers=headers
+    )
+    assert long_name.status_code == 422
+    assert long_name.json()["fields"] == {"network": ["Unknown social network"]}
     ok_port = await client.post(
         path, json={"network": "telegram", "url": "https://t.me:443/ivan"}, headers=headers
     )
