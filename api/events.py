@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, validates
 
-from api.base import PageQuerySchema, RequestSchema, load
+from api.base import PageQuerySchema, RequestSchema, flatten_errors, load
 from api.fields import INT32_MAX, Date, Int, Str, Timestamp
 from db.models.base import utcnow
 
@@ -72,6 +72,30 @@ def load_event_batch(body) -> dict:
     if events is None:
         return load(EVENT_BATCH, body)
     return {"events": events}
+
+
+def read_event_batch(body) -> tuple[list[dict] | None, dict[str, list[str]], dict[int, int]]:
+    """(events, invalid fields, customer id named by each item index); events None if invalid.
+
+    The customers named by an invalid batch are returned too, so the caller can name the
+    unknown ones along with the other invalid fields.
+    """
+    try:
+        return load_event_batch(body)["events"], {}, {}
+    except ValidationError as error:
+        return None, flatten_errors(error.messages), _named_customers(body)
+
+
+def _named_customers(body) -> dict[int, int]:
+    items = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(items, list) or len(items) > MAX_BATCH:
+        return {}
+    named = {}
+    for index, item in enumerate(items):
+        customer_id = Int.parse(item.get("customer_id")) if isinstance(item, dict) else None
+        if customer_id is not None and 1 <= customer_id <= INT32_MAX:
+            named[index] = customer_id
+    return named
 
 
 def _plainly_valid_events(body) -> list[dict] | None:

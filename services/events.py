@@ -85,21 +85,32 @@ async def record_event(session: AsyncSession, data: dict) -> ActivityEvent:
     return event
 
 
-async def record_batch(session: AsyncSession, events: list[dict]) -> list[int]:
-    """All or nothing, with one multi-row INSERT."""
-    states = await _customer_states(
-        session, {e["customer_id"] for e in events if e.get("customer_id") is not None}
-    )
-    problems = {}
-    for index, event in enumerate(events):
-        customer_id = event.get("customer_id")
-        if customer_id is None:
-            continue
+async def record_batch(
+    session: AsyncSession,
+    events: list[dict] | None,
+    invalid_fields: dict[str, list[str]] | None = None,
+    named_customers: dict[int, int] | None = None,
+) -> list[int]:
+    """All or nothing, with one multi-row INSERT; a refusal names every invalid field.
+
+    `events` is None when the batch failed validation (`invalid_fields`); the customers its
+    items name (`named_customers`, item index -> id) are checked all the same.
+    """
+    if events is not None:
+        named_customers = {
+            index: event["customer_id"]
+            for index, event in enumerate(events)
+            if event.get("customer_id") is not None
+        }
+    problems = dict(invalid_fields or {})
+    states = await _customer_states(session, set((named_customers or {}).values()))
+    for index, customer_id in (named_customers or {}).items():
+        key = f"events.{index}.customer_id"
         if customer_id not in states:
-            problems[f"events.{index}.customer_id"] = ["Customer not found"]
+            problems.setdefault(key, ["Customer not found"])
         elif states[customer_id] != "active":
-            problems[f"events.{index}.customer_id"] = ["Customer is deleted"]
-    if problems:
+            problems.setdefault(key, ["Customer is deleted"])
+    if problems or events is None:
         raise ValidationFailed(problems)
     now = utcnow()
     created = [event.get("created_at") or now for event in events]

@@ -10,7 +10,7 @@ from api.events import (
     EventInSchema,
     EventQuerySchema,
     StatsQuerySchema,
-    load_event_batch,
+    read_event_batch,
 )
 from services import events
 from services.errors import TooLarge
@@ -48,9 +48,9 @@ async def record_event(request: Request):
 async def record_batch(request: Request):
     if len(request.body or b"") > request.app.ctx.settings.UPLOAD_MAX_BYTES:
         raise TooLarge("Request body too large")
-    data = load_event_batch(json_body(request))
+    batch, invalid_fields, named_customers = read_event_batch(json_body(request))
     async with transaction(request) as session:
-        ids = await events.record_batch(session, data["events"])
+        ids = await events.record_batch(session, batch, invalid_fields, named_customers)
     return reply({"count": len(ids), "ids": ids}, status=201)
 
 
