@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -19,7 +20,14 @@ from helpers.timestamps import within_days
 from helpers.tokens import issue_token
 from services.activity import record_activity
 from services.auth import find_customer_for_login
-from services.errors import AlreadyExists, Conflict, NotFound, RuleViolation, Unauthorized
+from services.errors import (
+    AlreadyExists,
+    Conflict,
+    NotFound,
+    RuleViolation,
+    Unauthorized,
+    violated_unique,
+)
 from services.outbox import emit_event, redact_customer_events
 
 PROFILE_FIELDS = (
@@ -85,6 +93,25 @@ async def check_contacts_free(
             raise AlreadyExists(message)
 
 
+BUSY_MESSAGES = (
+    ("login", "Login is busy"),
+    ("email", "Email is busy"),
+    ("phone", "Phone number is busy"),
+)
+
+
+async def _flush_unique(session: AsyncSession) -> None:
+    """The checks above read before writing, so a concurrent twin can still trip a unique index."""
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        index = violated_unique(error)
+        for key, message in BUSY_MESSAGES:
+            if key in index:
+                raise AlreadyExists(message) from None
+        raise
+
+
 async def _check_login_free(session: AsyncSession, login: str | None, except_id=None) -> None:
     if login is None:
         return
@@ -106,7 +133,7 @@ async def register_customer(session: AsyncSession, rounds: int, data: dict) -> C
         source="site",
     )
     session.add(customer)
-    await session.flush()
+    await _flush_unique(session)
     await emit_event(session, "CustomerCreated", **created_payload(customer))
     await record_activity(session, "customer_registered", customer.id)
     return customer
@@ -145,7 +172,7 @@ async def update_customer(session: AsyncSession, rounds: int, customer_id: int, 
     changed = {k: v for k, v in data.items() if getattr(customer, k) != v}
     for key, value in changed.items():
         setattr(customer, key, value)
-    await session.flush()
+    await _flush_unique(session)
     await _emit_changes(session, customer, changed)
     return customer
 
@@ -180,7 +207,7 @@ async def replace_contacts(session: AsyncSession, customer_id: int, email, phone
     }
     for key, value in changed.items():
         setattr(customer, key, value)
-    await session.flush()
+    await _flush_unique(session)
     await _emit_changes(session, customer, changed)
     return customer
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+_UNIQUE_NAME = re.compile(r'unique constraint "([^"]+)"|UNIQUE constraint failed: ([\w., ]+)')
 
 
 class DomainError(Exception):
@@ -97,3 +102,9 @@ class ServiceUnavailable(DomainError):
     """A dependency or a piece of configuration is missing."""
 
     status = 503
+
+
+def violated_unique(error: IntegrityError) -> str:
+    """The index (PostgreSQL) or columns (SQLite) a unique violation names; "" for other errors."""
+    match = _UNIQUE_NAME.search(str(error.orig))
+    return next(filter(None, match.groups()), "") if match else ""

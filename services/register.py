@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Customer
 from helpers.phones import normalize_phone
 from services.activity import record_activity
 from services.customers import created_payload
-from services.errors import RuleViolation
+from services.errors import RuleViolation, violated_unique
 from services.outbox import emit_event
 
 
@@ -19,10 +20,12 @@ async def register_person(session: AsyncSession, data: dict) -> dict:
     phone_text = data.get("phone")
     phone = normalize_phone(phone_text) if phone_text else None
     email = data["email"]
+    email_taken = RuleViolation(f"Пользователь с email {email} уже зарегистрирован")
+    phone_taken = RuleViolation(f"Пользователь с телефоном {phone_text} уже зарегистрирован")
     if await _registered(session, Customer.email, email):
-        raise RuleViolation(f"Пользователь с email {email} уже зарегистрирован")
+        raise email_taken
     if phone and await _registered(session, Customer.phone_number, phone):
-        raise RuleViolation(f"Пользователь с телефоном {phone_text} уже зарегистрирован")
+        raise phone_taken
     customer = Customer(
         first_name=first_name,
         second_name=second_name,
@@ -37,7 +40,14 @@ async def register_person(session: AsyncSession, data: dict) -> dict:
         source="register",
     )
     session.add(customer)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        # A concurrent registration of the same contacts passed the checks above too.
+        index = violated_unique(error)
+        if "email" in index or "phone" in index:
+            raise (email_taken if "email" in index else phone_taken) from None
+        raise
     await emit_event(session, "CustomerCreated", **created_payload(customer))
     await record_activity(session, "customer_registered", customer.id)
     return {

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import StaffUser
 from helpers.passwords import hash_password
-from services.errors import AlreadyExists, Conflict, NotFound
+from services.errors import AlreadyExists, Conflict, NotFound, violated_unique
 
 
 async def _login_taken(session: AsyncSession, login: str, except_id: int | None = None) -> bool:
@@ -15,6 +16,16 @@ async def _login_taken(session: AsyncSession, login: str, except_id: int | None 
     if except_id is not None:
         query = query.where(StaffUser.id != except_id)
     return (await session.scalar(query)) is not None
+
+
+async def _flush_unique_login(session: AsyncSession) -> None:
+    """A concurrent twin can pass the login check too; the unique index has the last word."""
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        if "login" in violated_unique(error):
+            raise AlreadyExists("Login is busy") from None
+        raise
 
 
 async def get_user(session: AsyncSession, user_id: int) -> StaffUser:
@@ -34,7 +45,7 @@ async def create_user(session: AsyncSession, rounds: int, **data) -> StaffUser:
         last_name=data["last_name"],
     )
     session.add(user)
-    await session.flush()
+    await _flush_unique_login(session)
     return user
 
 
@@ -48,7 +59,7 @@ async def update_user(session: AsyncSession, rounds: int, user_id: int, **data) 
     if "password" in data:
         user.password_hash = await hash_password(data["password"], rounds)
         user.token_version += 1
-    await session.flush()
+    await _flush_unique_login(session)
     return user
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -344,3 +345,23 @@ async def test_signup_rate_limit(make_server):
         assert response.status_code == 201
     limited = await running.client.post("/customers", json=REGISTRATION)
     assert limited.status_code == 429
+
+
+async def test_concurrent_twins_get_the_contract_messages(client):
+    async def attempt(index: int):
+        changes = {"phone_number": f"7900000{index:04d}", "email": "twin@example.ru"}
+        return await client.post("/customers", json={**REGISTRATION, **changes})
+
+    customers = await asyncio.gather(*(attempt(index) for index in range(6)))
+    assert sorted(r.status_code for r in customers) == [201] + [409] * 5
+    assert {r.json()["message"] for r in customers if r.status_code == 409} == {"Email is busy"}
+    registrations = await asyncio.gather(
+        *(
+            client.post("/register", json={"name": "Twin", "email": "t@example.ru"})
+            for _ in range(6)
+        )
+    )
+    assert sorted(r.status_code for r in registrations) == [201] + [400] * 5
+    assert {r.json()["message"] for r in registrations if r.status_code == 400} == {
+        "Пользователь с email t@example.ru уже зарегистрирован"
+    }

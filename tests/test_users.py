@@ -139,3 +139,9 @@ async def test_a_deleted_users_token_never_passes_to_a_later_user(client, admin_
     await asyncio.sleep(1.1)
     successor = (await _create(client, admin_headers, login="successor")).json()
     assert (await client.get(f"/users/{successor['id']}", headers=auth(token))).status_code == 401
+
+
+async def test_concurrent_twins_find_the_login_busy(client, admin_headers):
+    responses = await asyncio.gather(*(_create(client, admin_headers) for _ in range(4)))
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
+    assert {r.json()["message"] for r in responses if r.status_code == 409} == {"Login is busy"}
