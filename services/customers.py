@@ -235,9 +235,10 @@ async def list_customers(session: AsyncSession, filters: dict) -> tuple[list[Cus
 
 
 def _search(text: str):
-    pattern = f"%{text.lower()}%"
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
     matches = [
-        func.lower(column).like(pattern)
+        func.lower(column).like(pattern, escape="\\")
         for column in (
             Customer.first_name,
             Customer.second_name,

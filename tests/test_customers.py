@@ -319,6 +319,10 @@ async def test_admin_list_filters_and_paging(client, admin_headers, db):
     assert [c["id"] for c in by_name.json()["items"]] == [second["id"]]
     by_phone = await client.get("/customers/all?status=all&q=9025163", headers=admin_headers)
     assert [c["id"] for c in by_phone.json()["items"]] == [first["id"]]
+    wildcard = await client.get("/customers/all?status=all&q=_", headers=admin_headers)
+    assert wildcard.json()["count"] == 0
+    percent = await client.get("/customers/all?status=all&q=%25", headers=admin_headers)
+    assert percent.json()["count"] == 0
     page = (
         await client.get("/customers/all?status=all&limit=1&offset=1", headers=admin_headers)
     ).json()
