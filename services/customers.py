@@ -16,7 +16,7 @@ from db.models import (
 )
 from db.models.base import utcnow
 from helpers.passwords import hash_password, verify_password
-from helpers.timestamps import within_days
+from helpers.timestamps import format_timestamp, within_days
 from helpers.tokens import issue_token
 from services.activity import record_activity
 from services.auth import find_customer_for_login
@@ -263,7 +263,7 @@ async def soft_delete(session: AsyncSession, customer_id: int) -> None:
         session,
         "CustomerSoftDeleted",
         customer_id=customer.id,
-        deleted_at=customer.deleted_at.isoformat(),
+        deleted_at=format_timestamp(customer.deleted_at),
     )
 
 

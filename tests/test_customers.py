@@ -213,10 +213,16 @@ async def test_lifecycle_matrix(client, admin_headers, status):
     assert (await client.delete(f"{path}/permanent", headers=admin_headers)).status_code == 404
 
 
-async def test_soft_deleted_customer_token_stops_working(client):
+async def test_soft_deleted_customer_token_stops_working(client, admin_headers, db):
     customer = await register(client)
     headers = await log_in(client)
     assert (await client.delete(f"/customers/{customer['id']}", headers=headers)).status_code == 204
+    shown = await client.get(f"/customers/{customer['id']}", headers=admin_headers)
+    async with db.session() as session:
+        event = await session.scalar(
+            select(OutboxMessage.payload).where(OutboxMessage.topic == "CustomerSoftDeleted")
+        )
+    assert event["data"]["deleted_at"] == shown.json()["deleted_at"]
     assert (await client.get(f"/customers/{customer['id']}", headers=headers)).status_code == 401
     relogin = await client.post(
         "/customers/auth", json={"login": "ivan@example.ru", "password": "secret-1"}
