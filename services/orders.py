@@ -220,7 +220,8 @@ async def place_order_once(
 ) -> dict[str, Any]:
     """Place an order; with an idempotency key a repeat returns the first order's body."""
     if key is not None:
-        stored = await claim_idempotency_key(session, key, data)
+        # The caller is part of the request: another customer's replay is a reused key.
+        stored = await claim_idempotency_key(session, key, {**data, "caller": customer_id})
         if stored is not None:
             return stored
     placed = await place_order(session, settings, dict(data), customer_id)

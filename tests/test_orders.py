@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from db.models import Customer, OutboxMessage, Variation
 from tests import factories
-from tests.support import auth, is_postgresql
+from tests.support import auth, customer_token, is_postgresql
+from tests.test_customers import register
 
 
 async def setup_shop(client, headers, stock=5):
@@ -214,6 +215,14 @@ async def test_idempotency_key(client, shop, admin_headers):
     reused = await client.post("/orders", json=order_body(shop, city="Москва"), headers=headers)
     assert reused.status_code == 409
     assert reused.json()["message"] == "Idempotency key reused"
+    customer = await register(client)
+    replayed = await client.post(
+        "/orders",
+        json=order_body(shop),
+        headers={**headers, **auth(customer_token(customer["id"]))},
+    )
+    assert replayed.status_code == 409
+    assert replayed.json()["message"] == "Idempotency key reused"
     too_long = await client.post(
         "/orders", json=order_body(shop), headers={"Idempotency-Key": "k" * 101}
     )
