@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sanic.response import json
+from sqlalchemy import text
 
-from tests.support import start_server
+from tests.support import is_postgresql, start_server
 
 
 async def test_unexpected_exception_is_500_with_request_id(settings, db, caplog):
@@ -32,3 +34,27 @@ async def test_unexpected_exception_is_500_with_request_id(settings, db, caplog)
     }
     assert "hunter2" not in response.text
     assert "Traceback" not in response.text
+
+
+@pytest.mark.skipif(not is_postgresql(), reason="SQLite stores any value in any column")
+async def test_values_the_database_refuses_are_400(settings, db):
+    def prepare(app):
+        async def bad_text(request):
+            async with app.ctx.db.begin() as session:
+                await session.execute(text("SELECT CAST('x' AS integer)"))
+
+        async def bad_argument(request):
+            async with app.ctx.db.begin() as session:
+                await session.execute(text("SELECT CAST(:v AS integer)"), {"v": 2**40})
+
+        app.add_route(bad_text, "/bad-text", methods=["GET"])
+        app.add_route(bad_argument, "/bad-argument", methods=["GET"])
+
+    running = await start_server(settings, db, prepare)
+    try:
+        responses = [await running.client.get(path) for path in ("/bad-text", "/bad-argument")]
+    finally:
+        await running.stop()
+    for response in responses:
+        assert response.status_code == 400, response.text
+        assert response.json() == {"message": "Invalid value", "error_code": 400}

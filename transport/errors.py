@@ -18,7 +18,7 @@ from sanic.exceptions import (
 )
 from sanic.handlers import ErrorHandler
 from sanic.response import HTTPResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api.base import flatten_errors
@@ -71,9 +71,21 @@ def _describe(request: Request | None, exc: Exception) -> tuple[int, dict, dict]
     if isinstance(exc, IntegrityError):
         log.info("integrity conflict: %s", type(exc.orig).__name__ if exc.orig else "")
         return 409, _body(409, "Conflict"), {}
+    if isinstance(exc, DBAPIError) and _refused_value(exc):
+        log.warning("database refused a value: %s", getattr(exc.orig, "sqlstate", None) or "encode")
+        return 400, _body(400, "Invalid value"), {}
     if isinstance(exc, OperationalError | PoolTimeout):
         return 503, _body(503, "Service unavailable"), {}
     return _describe_sanic(exc)
+
+
+def _refused_value(exc: DBAPIError) -> bool:
+    """A value the database cannot take (SQLSTATE class 22) or the driver cannot encode.
+
+    Validation should have caught it first; this keeps a missed case a 400 rather than a 500.
+    """
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return sqlstate.startswith("22") or isinstance(exc.orig.__cause__, ValueError)
 
 
 def _describe_sanic(exc: Exception) -> tuple[int, dict, dict]:
