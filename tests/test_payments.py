@@ -130,15 +130,22 @@ async def test_register_validation(paying, admin_headers):
     assert unknown.status_code == 404
 
 
-async def test_callback_checksum_dedupe_and_confirmation(paying, gateway, db):
-    client, order, settings = paying
+async def registered_callback(client, order, operation: str, **extra: str):
+    """A registered attempt and the unsigned parameters of a gateway callback about it."""
     body = (await client.post("/register_payment", json={"order_id": order["id"], **RETURN})).json()
     params = {
         "mdOrder": body["sberbank_order_id"],
         "orderNumber": f"{order['id']}-1",
-        "operation": "deposited",
+        "operation": operation,
         "status": "1",
+        **extra,
     }
+    return body, params
+
+
+async def test_callback_checksum_dedupe_and_confirmation(paying, gateway, db):
+    client, order, settings = paying
+    body, params = await registered_callback(client, order, "deposited")
     forged = await client.post("/payments/callback", data={**params, "checksum": "00AA"})
     assert forged.status_code == 403 and forged.json()["message"] == "Invalid checksum"
     signed = {**params, "checksum": callback_checksum(params, SECRET)}
@@ -171,14 +178,7 @@ async def test_register_refuses_malformed_urls(paying, url):
 
 async def test_callback_signs_blank_values_and_refuses_unstorable_ones(paying, db):
     client, order, _ = paying
-    body = (await client.post("/register_payment", json={"order_id": order["id"], **RETURN})).json()
-    params = {
-        "mdOrder": body["sberbank_order_id"],
-        "orderNumber": f"{order['id']}-1",
-        "operation": "approved",
-        "status": "1",
-        "approvalCode": "",
-    }
+    _, params = await registered_callback(client, order, "approved", approvalCode="")
     signed = {**params, "checksum": callback_checksum(params, SECRET)}
     by_get = await client.get("/payments/callback", params=signed)
     assert by_get.status_code == 200, by_get.text
