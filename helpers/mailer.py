@@ -29,6 +29,10 @@ def build_message(sender: str, to: str, subject: str, html_body: str, text_body:
 class Mailer:
     def __init__(self, settings):
         self.settings = settings
+        # Loading the CA store takes tens of milliseconds: once here, not per email on the loop.
+        self.tls_context = (
+            ssl.create_default_context() if settings.SMTP_SECURITY != "none" else None
+        )
 
     async def send(self, to: str, subject: str, html_body: str, text_body: str) -> None:
         settings = self.settings
@@ -43,9 +47,14 @@ class Mailer:
                 password=settings.SMTP_PASSWORD or None,
                 use_tls=security == "tls",
                 start_tls=security == "starttls",
-                tls_context=ssl.create_default_context() if security != "none" else None,
+                tls_context=self.tls_context,
                 timeout=settings.SMTP_TIMEOUT_S,
             )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            if exc.recipients and all(500 <= r.code < 600 for r in exc.recipients):
+                refused = exc.recipients[0]
+                raise MailRejected(f"{refused.code} {refused.message}") from None
+            raise
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 raise MailRejected(f"{exc.code} {exc.message}") from None

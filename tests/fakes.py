@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from dataclasses import dataclass, field
@@ -34,10 +35,14 @@ async def shutdown(server) -> None:
 
 @dataclass
 class FakeTelegram:
-    """Speaks sendMessage; `replies` are served first (e.g. a 429), then 200s."""
+    """Speaks sendMessage; `replies` are served first (e.g. a 429), then 200s.
+
+    `delay_s` makes every answer slow, like a Bot API under load.
+    """
 
     messages: list = field(default_factory=list)
     replies: list = field(default_factory=list)
+    delay_s: float = 0.0
     server: object = None
     port: int | None = None
 
@@ -50,6 +55,7 @@ class FakeTelegram:
 
         @app.post("/<bot_token>/sendMessage")
         async def send_message(request, bot_token):
+            await asyncio.sleep(self.delay_s)
             if self.replies:
                 status, body = self.replies.pop(0)
                 return json(body, status=status)
@@ -66,6 +72,13 @@ class FakeTelegram:
 class _Inbox:
     def __init__(self):
         self.messages = []
+        self.unknown_recipients: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.unknown_recipients:
+            return "550 5.1.1 User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope)

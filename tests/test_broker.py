@@ -9,11 +9,13 @@ import uuid
 
 import aio_pika
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from db.models import OutboxMessage
+from db.models.base import utcnow
 from helpers.broker import EventPublisher
-from transport.dispatcher import Dispatcher
+from tests.support import free_port
+from transport.dispatcher import MAX_ATTEMPTS, Dispatcher
 
 BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
@@ -116,3 +118,27 @@ async def test_events_without_a_broker_are_marked_delivered(settings, db, client
         rows = list(await session.scalars(select(OutboxMessage)))
     assert [(row.kind, row.state) for row in rows] == [("event", "sent")]
     await dispatcher.close()
+
+
+async def test_events_wait_for_a_broker_however_long_it_is_down(settings, db, client):
+    await client.post(
+        "/customers",
+        json={
+            "first_name": "А",
+            "second_name": "Б",
+            "password": "pw-12345",
+            "phone_number": "79001112235",
+        },
+    )
+    down = EventPublisher(f"amqp://guest:guest@127.0.0.1:{free_port()}/", "shop.events.down")
+    dispatcher = Dispatcher(db, settings, publisher=down)
+    try:
+        for _ in range(MAX_ATTEMPTS + 2):
+            async with db.begin() as session:
+                await session.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
+            await dispatcher.run_once()
+    finally:
+        await dispatcher.close()
+    async with db.session() as session:
+        row = await session.scalar(select(OutboxMessage))
+    assert row.state == "pending" and row.attempts == MAX_ATTEMPTS + 2

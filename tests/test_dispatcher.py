@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from email import message_from_bytes, policy
 from html import escape
 
@@ -184,3 +185,81 @@ async def test_two_dispatchers_never_send_twice(settings, db):
         await telegram.stop()
     texts = [message["text"] for message in telegram.messages]
     assert len(texts) == 120 and len(set(texts)) == 120
+
+
+async def test_markup_fallback_still_honours_retry_after(settings, db):
+    telegram = await FakeTelegram().start()
+    configured = settings.replace(TELEGRAM_TOKEN="1:x", TELEGRAM_API_BASE=telegram.base_url)
+    async with db.begin() as session:
+        session.add(
+            OutboxMessage(
+                kind="telegram",
+                topic="t",
+                payload={"chat_id": "1", "text": "<b>x", "parse_mode": "HTML"},
+            )
+        )
+    telegram.replies = [
+        (400, {"ok": False, "description": "Bad Request: can't parse entities"}),
+        (429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 300}}),
+    ]
+    dispatcher = Dispatcher(db, configured)
+    try:
+        await dispatcher.run_once()
+    finally:
+        await dispatcher.close()
+        await telegram.stop()
+    async with db.session() as session:
+        row = await session.scalar(select(OutboxMessage))
+    assert 290 < (row.next_attempt_at - utcnow()).total_seconds() <= 300
+
+
+async def test_unknown_recipient_is_given_up(settings, db):
+    smtp = FakeSmtp().start()
+    smtp.inbox.unknown_recipients.add("nobody@example.ru")
+    configured = channel_settings(settings, free_port(), smtp.port)
+    async with db.begin() as session:
+        session.add(
+            OutboxMessage(
+                kind="email",
+                topic="t",
+                payload={"to": "nobody@example.ru", "subject": "s", "html": "h", "text": "t"},
+            )
+        )
+    dispatcher = Dispatcher(db, configured)
+    try:
+        await dispatcher.run_once()
+    finally:
+        await dispatcher.close()
+        smtp.stop()
+    async with db.session() as session:
+        row = await session.scalar(select(OutboxMessage))
+    assert row.state == "failed" and row.attempts == 1 and row.last_error.startswith("550")
+
+
+async def test_a_lease_outlived_by_slow_sends_is_renewed_not_shared(settings, db):
+    telegram = await FakeTelegram(delay_s=0.6).start()
+    configured = settings.replace(TELEGRAM_TOKEN="1:x", TELEGRAM_API_BASE=telegram.base_url)
+    async with db.begin() as session:
+        session.add_all(
+            OutboxMessage(kind="telegram", topic="t", payload={"chat_id": "1", "text": f"m{i}"})
+            for i in range(5)
+        )
+    lease = timedelta(seconds=2)
+    other_db = Database(settings.DATABASE_URL, pool_size=2)
+    first = Dispatcher(db, configured, lease=lease)
+    second = Dispatcher(other_db, configured, lease=lease)
+
+    async def after_the_first_lease():
+        await asyncio.sleep(2.3)
+        await second.run_once()
+
+    try:
+        await asyncio.gather(first.run_once(), after_the_first_lease())
+        await second.run_once()
+    finally:
+        for dispatcher in (first, second):
+            await dispatcher.close()
+        await other_db.dispose()
+        await telegram.stop()
+    assert sorted(message["text"] for message in telegram.messages) == [f"m{i}" for i in range(5)]
+    assert (await outbox_states(db)) == {"telegram": ["sent"] * 5}

@@ -1,7 +1,8 @@
 """The outbox dispatcher: delivers queued rows after commit, with retries, once per row.
 
 Rows are claimed in a short transaction (PostgreSQL: FOR UPDATE SKIP LOCKED plus a lease in
-`locked_until`), delivered, then marked; several dispatchers can run at once.
+`locked_until`), delivered, then marked; several dispatchers can run at once. A row is sent
+only under a lease with time to spare, renewed when needed, and marked only by its holder.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 
 from db.engine import Database
 from db.models import OutboxMessage
@@ -34,6 +35,8 @@ MAX_DELAY_S = 3600
 LEASE = timedelta(minutes=2)
 BATCH = 50
 PURGE_EVERY_S = 3600
+# Domain events are delivered at least once: they wait for the broker however long it is down.
+NEVER_GIVEN_UP = frozenset({"event"})
 
 
 class GiveUp(Exception):
@@ -52,9 +55,17 @@ def backoff(attempt: int) -> float:
 
 class Dispatcher:
     def __init__(
-        self, db: Database, settings, publisher=None, payment_checker=None, alerts=None, periodic=()
+        self,
+        db: Database,
+        settings,
+        publisher=None,
+        payment_checker=None,
+        alerts=None,
+        periodic=(),
+        lease: timedelta = LEASE,
     ):
         self.db = db
+        self.lease = lease
         self.periodic = [[interval, job, 0.0] for interval, job in periodic]
         self.settings = settings
         self.publisher = publisher
@@ -89,8 +100,28 @@ class Dispatcher:
     async def run_once(self) -> int:
         rows = await self._claim()
         for row in rows:
-            await self._finish(row, await self._attempt(row))
+            if await self._hold_lease(row):
+                await self._finish(row, await self._attempt(row))
         return len(rows)
+
+    async def _hold_lease(self, row: OutboxMessage) -> bool:
+        """True when this dispatcher may send the row: the rest of a batch waits on slow sends,
+        and a row whose lease ran out may have been claimed by another dispatcher."""
+        now = utcnow()
+        if row.locked_until - now > self.lease / 2:
+            return True
+        renewed = now + self.lease
+        async with self.db.begin() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id, OutboxMessage.locked_until == row.locked_until)
+                .values(locked_until=renewed)
+            )
+        if result.rowcount != 1:
+            log.info("outbox %s was claimed by another dispatcher", row.id)
+            return False
+        row.locked_until = renewed
+        return True
 
     async def _claim(self) -> list[OutboxMessage]:
         now = utcnow()
@@ -109,7 +140,7 @@ class Dispatcher:
                 query = query.with_for_update(skip_locked=True)
             rows = list(await session.scalars(query))
             for row in rows:
-                row.locked_until = now + LEASE
+                row.locked_until = now + self.lease
                 row.attempts += 1
         return rows
 
@@ -154,6 +185,8 @@ class Dispatcher:
                 await self.telegram.send_message(
                     payload["chat_id"], plain_text(payload["text"]), None
                 )
+            except TelegramRetryLater as exc:
+                raise RetryAt(exc.retry_after, str(exc)) from None
             except TelegramRejected as exc:
                 raise GiveUp(str(exc)) from None
         except TelegramRejected as exc:
@@ -173,9 +206,17 @@ class Dispatcher:
     async def _finish(self, row: OutboxMessage, outcome) -> None:
         state, error, delay = outcome
         if state == "retry" and row.attempts >= MAX_ATTEMPTS:
-            state = "failed"
+            if row.kind not in NEVER_GIVEN_UP:
+                state = "failed"
+            elif row.attempts == MAX_ATTEMPTS and self.alerts is not None:
+                self.alerts.alert(
+                    f"Событие {row.topic} ждёт брокер: {error}", key=("broker-down", row.kind)
+                )
         async with self.db.begin() as session:
-            stored = await session.get(OutboxMessage, row.id)
+            stored = await session.get(OutboxMessage, row.id, with_for_update=True)
+            if stored is None or stored.locked_until != row.locked_until:
+                log.warning("outbox %s lease ran out while sending; left to its holder", row.id)
+                return
             stored.locked_until = None
             stored.last_error = error
             if state == "sent":
