@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, func, insert, not_, or_, select, update
+from sqlalchemy import bindparam, delete, exists, false, func, insert, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +31,7 @@ from helpers import metrics
 from helpers.timestamps import format_timestamp, within_days
 from services import notifications
 from services.activity import record_activity
-from services.customers import created_payload
+from services.customers import CONTACT_FIELDS, PROFILE_FIELDS, created_payload
 from services.errors import (
     Conflict,
     NotFound,
@@ -140,7 +140,11 @@ _GUEST = (
         _customers.c.is_registered.is_(False),
         _customers.c.status == "active",
     )
-    .order_by((_customers.c.phone_number == bindparam("phone")).desc(), _customers.c.id.desc())
+    .order_by(
+        # A guest without a phone compares to NULL, which PostgreSQL would sort first.
+        func.coalesce(_customers.c.phone_number == bindparam("phone"), false()).desc(),
+        _customers.c.id.desc(),
+    )
     .limit(1)
     .with_for_update()
 )
@@ -210,9 +214,25 @@ async def _order_customer(session: AsyncSession, customer_id: int | None, data: 
         ).one()
         await emit_event(session, "CustomerCreated", **created_payload(created))
         return created.id, body_contact
-    if any(getattr(guest, key) != value for key, value in body_contact.items()):
+    changed = {key: value for key, value in body_contact.items() if getattr(guest, key) != value}
+    if changed:
         await session.execute(_UPDATE_GUEST, {**body_contact, "guest_id": guest.id})
+        await _emit_guest_changes(session, guest.id, body_contact, changed)
     return guest.id, body_contact
+
+
+async def _emit_guest_changes(session: AsyncSession, guest_id: int, contact: dict, changed: dict):
+    names = {key: value for key, value in changed.items() if key in PROFILE_FIELDS}
+    if names:
+        await emit_event(session, "CustomerProfileChanged", customer_id=guest_id, changed=names)
+    if any(key in CONTACT_FIELDS for key in changed):
+        await emit_event(
+            session,
+            "CustomerContactsChanged",
+            customer_id=guest_id,
+            email=contact["email"],
+            phone_number=contact["phone_number"],
+        )
 
 
 async def place_order_once(

@@ -236,6 +236,16 @@ async def test_guest_reuse_and_registered_customers(client, admin_headers, db):
     async with db.session() as session:
         guests = list(await session.scalars(select(Customer)))
     assert len(guests) == 1 and guests[0].first_name == "Пётр"
+    async with db.session() as session:
+        changes = {
+            row.topic: row.payload["data"]
+            for row in await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.topic.like("Customer%Changed"))
+            )
+        }
+    assert changes["CustomerProfileChanged"]["changed"] == {"first_name": "Пётр"}
+    assert changes["CustomerContactsChanged"]["email"] == "other@example.ru"
+    assert changes["CustomerContactsChanged"]["phone_number"] == "79123456789"
     registration = {
         "first_name": "Анна",
         "second_name": "Смирнова",
@@ -255,6 +265,23 @@ async def test_guest_reuse_and_registered_customers(client, admin_headers, db):
     ).json()["Authorization"]
     mine = await client.post("/orders", json=order_body(shop), headers=auth(token))
     assert mine.json()["customer_id"] == customer["id"]
+
+
+async def test_a_phone_match_beats_an_email_match(client, admin_headers, db):
+    shop = await setup_shop(client, admin_headers)
+    by_phone = (await client.post("/orders", json=order_body(shop, email="a@example.ru"))).json()
+    async with db.begin() as session:
+        session.add(
+            Customer(
+                first_name="Б",
+                second_name="Б",
+                email="b@example.ru",
+                is_registered=False,
+                source="legacy_import",
+            )
+        )
+    again = await client.post("/orders", json=order_body(shop, email="b@example.ru"))
+    assert again.json()["customer_id"] == by_phone["customer_id"]
 
 
 async def test_status_lifecycle_moves_reservations(make_server, admin_headers, admin):
