@@ -81,9 +81,10 @@ async def apply_remains(
         zeroed = len(absent)
         new_stock.update({vid: 0 for vid in absent})
     now = utcnow()
+    # In id order, like checkout's reservations, so the two never lock rows crosswise.
     changes = [
         {"id": vid, "stock": stock, "updated_at": now}
-        for vid, stock in new_stock.items()
+        for vid, stock in sorted(new_stock.items())
         if current[vid] != stock
     ]
     if changes:

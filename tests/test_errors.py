@@ -58,3 +58,23 @@ async def test_values_the_database_refuses_are_400(settings, db):
     for response in responses:
         assert response.status_code == 400, response.text
         assert response.json() == {"message": "Invalid value", "error_code": 400}
+
+
+@pytest.mark.skipif(not is_postgresql(), reason="SQLSTATE codes come from PostgreSQL")
+async def test_a_deadlock_victim_is_told_to_retry(settings, db):
+    def prepare(app):
+        async def deadlocked(request):
+            async with app.ctx.db.begin() as session:
+                await session.execute(
+                    text("DO $$ BEGIN RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'; END $$")
+                )
+
+        app.add_route(deadlocked, "/deadlocked", methods=["GET"])
+
+    running = await start_server(settings, db, prepare)
+    try:
+        response = await running.client.get("/deadlocked")
+    finally:
+        await running.stop()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.json()["message"] == "Service unavailable"

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
+import pytest
 from openpyxl import Workbook
 
+from db.engine import Database
+from db.models import Variation
+from services.stock import reserve_stock
+from services.stock_uploads import apply_remains
 from tests import factories
+from tests.support import is_postgresql
 from tests.test_orders import order_body, setup_shop
 
 
@@ -170,3 +177,32 @@ async def test_json_remains(client, admin_headers):
         )
         assert refused.status_code == 400, body
     assert await stock_of(client, shop["first"]["id"]) == (0, 0, 0)
+
+
+@pytest.mark.skipif(not is_postgresql(), reason="row locks need PostgreSQL")
+async def test_an_upload_and_a_checkout_never_lock_crosswise(client, admin_headers, db, settings):
+    shop = await setup_shop(client, admin_headers)
+    first, second = shop["first"]["id"], shop["second"]["id"]
+    async with db.begin() as session:
+        for variation_id, code in ((first, "A1"), (second, "B2")):
+            (await session.get(Variation, variation_id)).variation_1c_id = code
+    other_db = Database(settings.DATABASE_URL, pool_size=2)
+    first_reserved = asyncio.Event()
+
+    async def checkout():
+        async with db.begin() as session:
+            await reserve_stock(session, {first: 1})
+            first_reserved.set()
+            await asyncio.sleep(0.3)
+            await reserve_stock(session, {second: 1})
+
+    async def upload():
+        await first_reserved.wait()
+        async with other_db.begin() as session:
+            await apply_remains(session, settings, {"B2": 7, "A1": 7}, True, "json")
+
+    try:
+        results = await asyncio.gather(checkout(), upload(), return_exceptions=True)
+    finally:
+        await other_db.dispose()
+    assert results == [None, None]

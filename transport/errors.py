@@ -71,8 +71,11 @@ def _describe(request: Request | None, exc: Exception) -> tuple[int, dict, dict]
     if isinstance(exc, IntegrityError):
         log.info("integrity conflict: %s", type(exc.orig).__name__ if exc.orig else "")
         return 409, _body(409, "Conflict"), {}
+    if isinstance(exc, DBAPIError) and _sqlstate(exc).startswith("40"):
+        log.warning("transaction rolled back by the database: %s", _sqlstate(exc))
+        return 503, _body(503, "Service unavailable"), {"Retry-After": "1"}
     if isinstance(exc, DBAPIError) and _refused_value(exc):
-        log.warning("database refused a value: %s", getattr(exc.orig, "sqlstate", None) or "encode")
+        log.warning("database refused a value: %s", _sqlstate(exc) or "encode")
         return 400, _body(400, "Invalid value"), {}
     if isinstance(exc, OperationalError | PoolTimeout):
         return 503, _body(503, "Service unavailable"), {}
@@ -84,8 +87,12 @@ def _refused_value(exc: DBAPIError) -> bool:
 
     Validation should have caught it first; this keeps a missed case a 400 rather than a 500.
     """
-    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
-    return sqlstate.startswith("22") or isinstance(exc.orig.__cause__, ValueError)
+    return _sqlstate(exc).startswith("22") or isinstance(exc.orig.__cause__, ValueError)
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    """PostgreSQL's error code (class 40: deadlock or serialisation failure, a retry helps)."""
+    return getattr(exc.orig, "sqlstate", None) or ""
 
 
 def _describe_sanic(exc: Exception) -> tuple[int, dict, dict]:
