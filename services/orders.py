@@ -89,11 +89,12 @@ async def remember_response(session: AsyncSession, key: str, order_id: int, body
     row.response_body = body
 
 
-def merge_lines(lines: list[dict]) -> tuple[dict[int, int], dict[int, int], list[int]]:
+def merge_lines(
+    lines: list[dict], problems: dict
+) -> tuple[dict[int, int], dict[int, int], list[int]]:
     """Amounts and prices by variation id, and the ids in request order."""
     amounts: dict[int, int] = defaultdict(int)
     prices: dict[int, int] = {}
-    problems = {}
     for index, line in enumerate(lines):
         variation_id = line["variation_id"]
         if variation_id in prices and prices[variation_id] != line["current_price"]:
@@ -102,8 +103,6 @@ def merge_lines(lines: list[dict]) -> tuple[dict[int, int], dict[int, int], list
             ]
         prices.setdefault(variation_id, line["current_price"])
         amounts[variation_id] += line["amount"]
-    if problems:
-        raise ValidationFailed(problems)
     return dict(amounts), prices, list(prices)
 
 
@@ -155,24 +154,26 @@ _NEW_LINES = insert(_order_lines).returning(*_order_lines.c, sort_by_parameter_o
 _NEW_STATUS_CHANGE = insert(StatusChange.__table__)
 
 
-async def _orderable_variations(session: AsyncSession, lines: list[dict]) -> dict[int, Any]:
-    """Id, name and prices of the ordered variations; unknown or hidden ones are a 400."""
+async def _orderable_variations(
+    session: AsyncSession, lines: list[dict], problems: dict
+) -> dict[int, Any]:
+    """Id, name and prices of the ordered variations; unknown or hidden ones are problems."""
     ids = sorted({line["variation_id"] for line in lines})
     found = {row.id: row for row in await session.execute(_ORDERABLE, {"ids": ids})}
-    problems = {}
     for index, line in enumerate(lines):
         row = found.get(line["variation_id"])
         if row is None:
             problems[f"variations.{index}.variation_id"] = ["Variation not found"]
         elif row.hidden:
             problems[f"variations.{index}.variation_id"] = ["Variation is not available"]
-    if problems:
-        raise ValidationFailed(problems)
     return found
 
 
-async def _server_delivery(session: AsyncSession, settings, data: dict):
-    """The delivery type's name, the cost to charge, and whether the storefront computed it."""
+async def _server_delivery(session: AsyncSession, settings, data: dict, problems: dict):
+    """The delivery type's name, the cost to charge, and whether the storefront computed it.
+
+    None when the request is invalid; the reason is added to `problems`.
+    """
     row = (
         await session.execute(
             _DELIVERY_AND_INTAKE,
@@ -183,15 +184,15 @@ async def _server_delivery(session: AsyncSession, settings, data: dict):
         )
     ).first()
     if row is None:
-        raise ValidationFailed({"delivery_type_id": ["Delivery type not found"]})
+        problems["delivery_type_id"] = ["Delivery type not found"]
+        return None
     if not row.intake_configured:
         raise ServiceUnavailable("Order intake is not configured")
     if row.cost is not None:
         return row.name, row.cost, False
     if data["delivery_cost"] > settings.DELIVERY_COST_MAX:
-        raise ValidationFailed(
-            {"delivery_cost": [f"Must be at most {settings.DELIVERY_COST_MAX}."]}
-        )
+        problems["delivery_cost"] = [f"Must be at most {settings.DELIVERY_COST_MAX}."]
+        return None
     return row.name, data["delivery_cost"], True
 
 
@@ -257,9 +258,13 @@ async def place_order(
     lines = data.pop("variations")
     if not lines:
         raise RuleViolation("There are no variations in the order")
-    amounts, client_prices, ordered_ids = merge_lines(lines)
-    variations = await _orderable_variations(session, lines)
-    delivery_name, delivery_cost, by_storefront = await _server_delivery(session, settings, data)
+    problems: dict[str, list[str]] = {}
+    amounts, client_prices, ordered_ids = merge_lines(lines, problems)
+    variations = await _orderable_variations(session, lines, problems)
+    delivery = await _server_delivery(session, settings, data, problems)
+    if problems:
+        raise ValidationFailed(problems)
+    delivery_name, delivery_cost, by_storefront = delivery
     prices = {vid: server_price(variations[vid]) for vid in ordered_ids}
     if prices != client_prices or delivery_cost != data["delivery_cost"]:
         raise Conflict(

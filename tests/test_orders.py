@@ -166,9 +166,16 @@ async def test_validation_and_availability(client, shop, admin_headers):
     )
     unknown = await client.post(
         "/orders",
-        json=order_body(shop, variations=[{"variation_id": 999, "amount": 1, "current_price": 1}]),
+        json=order_body(
+            shop,
+            delivery_type_id=999,
+            variations=[{"variation_id": 999, "amount": 1, "current_price": 1}],
+        ),
     )
-    assert unknown.json()["fields"] == {"variations.0.variation_id": ["Variation not found"]}
+    assert unknown.json()["fields"] == {
+        "variations.0.variation_id": ["Variation not found"],
+        "delivery_type_id": ["Delivery type not found"],
+    }
     await client.patch(
         f"/goods/{shop['good']['id']}", json={"is_visible": False}, headers=admin_headers
     )
