@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, validates
 
-from api.base import PageQuerySchema, RequestSchema, flatten_errors, load
+from api.base import CreateSchema, PageQuerySchema, RequestSchema, flatten_errors, load
 from api.fields import INT32_MAX, Date, Int, Str, Timestamp
 from db.models.base import utcnow
 
@@ -31,7 +31,7 @@ class ActivityEventSchema(Schema):
     created_at = Timestamp()
 
 
-class EventInSchema(RequestSchema):
+class EventInSchema(CreateSchema):
     type = Str(required=True, validate=check_event_type)
     customer_id = Int(minimum=1, allow_none=True)
     data = fields.Dict(allow_none=True)
@@ -124,25 +124,24 @@ def _plainly_valid_event(item: dict) -> dict | None:
     kind = item.get("type")
     if type(kind) is not str or not EVENT_TYPE.fullmatch(kind):
         return None
+    # Like the schema (a create), a null optional field is left out as not given.
     event = {"type": kind}
-    if "customer_id" in item:
-        customer_id = item["customer_id"]
-        if customer_id is not None and (
-            type(customer_id) is not int or not 1 <= customer_id <= INT32_MAX
-        ):
+    customer_id = item.get("customer_id")
+    if customer_id is not None:
+        if type(customer_id) is not int or not 1 <= customer_id <= INT32_MAX:
             return None
         event["customer_id"] = customer_id
-    if "data" in item:
-        data = item["data"]
-        if data is not None and type(data) is not dict:
+    data = item.get("data")
+    if data is not None:
+        if type(data) is not dict:
             return None
-        event["data"] = dict(data) if data is not None else None
-    if "created_at" in item:
+        event["data"] = dict(data)
+    if item.get("created_at") is not None:
         try:
             created_at = _TIMESTAMP.deserialize(item["created_at"])
         except ValidationError:
             return None
-        if created_at is None or created_at > utcnow() + FUTURE_TOLERANCE:
+        if created_at > utcnow() + FUTURE_TOLERANCE:
             return None
         event["created_at"] = created_at
     return event

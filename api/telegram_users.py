@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from api.base import RequestSchema
+from api.base import CreateSchema, RequestSchema
 from api.fields import INT64_MAX, INT64_MIN, Int
 
 
@@ -13,7 +13,7 @@ class TelegramUserSchema(Schema):
     status_id = fields.Integer()
 
 
-class TelegramUserCreateSchema(RequestSchema):
+class TelegramUserCreateSchema(CreateSchema):
     chat_id = Int(required=True, minimum=INT64_MIN, maximum=INT64_MAX)
     status_id = Int(load_default=10)
 

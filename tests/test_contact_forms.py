@@ -59,6 +59,10 @@ async def test_bot_users(make_server, admin_headers):
         headers={"Authorization": "Bearer bot-secret-value"},
     )
     assert negative.json() == {"chat_id": -100, "status_id": 3}
+    unset = await client.post(
+        "/telegram_users", json={"chat_id": 7, "status_id": None}, headers=BOT
+    )
+    assert unset.status_code == 201 and unset.json() == {"chat_id": 7, "status_id": 10}
     busy = await client.post("/telegram_users", json={"chat_id": big}, headers=BOT)
     assert busy.status_code == 409 and busy.json()["message"] == "Chat_id is busy"
     read = await client.get(f"/telegram_users/{big}", headers=BOT)

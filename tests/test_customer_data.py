@@ -230,6 +230,15 @@ async def test_events_and_statistics(client, customer, admin_headers):
     assert (await client.delete("/customers/999/events", headers=admin_headers)).status_code == 404
 
 
+async def test_null_and_blank_optional_event_fields_are_not_given(client, admin_headers):
+    event = {"type": "page.view", "customer_id": None, "data": "", "created_at": None}
+    single = await client.post("/events", json=event, headers=admin_headers)
+    assert single.status_code == 201, single.text
+    assert single.json()["customer_id"] is None and single.json()["data"] is None
+    batch = await client.post("/events/batch", json={"events": [event]}, headers=admin_headers)
+    assert batch.status_code == 201, batch.text
+
+
 async def test_event_batch_ids_follow_request_order(client, customer, admin_headers):
     sent = [
         {"type": f"step.{i}", "customer_id": customer["id"] if i % 2 else None}
