@@ -258,6 +258,8 @@ async def soft_delete(session: AsyncSession, customer_id: int) -> None:
         raise Conflict("Customer is already deleted")
     customer.status = "deleted"
     customer.deleted_at = utcnow()
+    # A restore must not revive tokens issued before the delete.
+    customer.token_version += 1
     await session.flush()
     await emit_event(
         session,

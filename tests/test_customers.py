@@ -230,6 +230,12 @@ async def test_soft_deleted_customer_token_stops_working(client, admin_headers, 
     assert relogin.status_code == 404
     blocked = await client.post("/customers", json=REGISTRATION)
     assert blocked.status_code == 409
+    restored = await client.post(f"/customers/{customer['id']}/restore", headers=admin_headers)
+    assert restored.status_code == 200
+    assert (await client.get(f"/customers/{customer['id']}", headers=headers)).status_code == 401
+    assert (
+        await client.get(f"/customers/{customer['id']}", headers=await log_in(client))
+    ).is_success
 
 
 async def test_permanent_delete_erases_personal_data(client, admin_headers, db):
