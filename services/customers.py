@@ -10,6 +10,7 @@ from db.models import (
     ActivityEvent,
     Customer,
     CustomerAddress,
+    ErasedLegacyCustomer,
     Favorite,
     Order,
     SocialAccount,
@@ -290,5 +291,7 @@ async def erase(session: AsyncSession, customer_id: int) -> None:
         update(Order).where(Order.customer_id == customer_id).values(customer_id=None)
     )
     await session.execute(delete(Customer).where(Customer.id == customer_id))
+    if customer.legacy_id is not None:
+        session.add(ErasedLegacyCustomer(legacy_id=customer.legacy_id))
     await redact_customer_events(session, customer_id)
     await emit_event(session, "CustomerPermanentlyDeleted", customer_id=customer_id, uuid=uuid)

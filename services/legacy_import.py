@@ -12,7 +12,7 @@ from sqlalchemy import MetaData, Table, create_engine, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from db.models import AppLock, Customer
+from db.models import AppLock, Customer, ErasedLegacyCustomer
 from db.models.base import utcnow
 from helpers import metrics
 from helpers.phones import normalize_email
@@ -161,6 +161,8 @@ async def _run_import(db, settings, dry_run: bool) -> dict:
         known_ids = set(
             await session.scalars(select(Customer.legacy_id).where(Customer.legacy_id.is_not(None)))
         )
+        # Erased customers stay erased: their legacy rows count as existing.
+        known_ids.update(await session.scalars(select(ErasedLegacyCustomer.legacy_id)))
         known_phones = set(
             await session.scalars(
                 select(Customer.phone_number).where(Customer.phone_number.is_not(None))

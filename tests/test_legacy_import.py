@@ -97,6 +97,10 @@ async def test_import_maps_dedupes_and_is_idempotent(make_server, admin_headers,
     assert len(events) == 1 and events[0].payload["data"]["inserted"] == 2
     again = (await client.post("/customers/import", json={}, headers=admin_headers)).json()
     assert again["inserted"] == 0 and again["skipped_existing"] == 2
+    erased = await client.delete(f"/customers/{ivan.id}/permanent", headers=admin_headers)
+    assert erased.status_code == 204
+    after_erase = (await client.post("/customers/import", json={}, headers=admin_headers)).json()
+    assert after_erase["inserted"] == 0 and after_erase["skipped_existing"] == 2
 
 
 async def test_import_survives_odd_legacy_values(make_server, admin_headers, db, tmp_path):

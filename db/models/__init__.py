@@ -3,7 +3,7 @@
 from db.models.api_clients import ApiClient
 from db.models.base import Base
 from db.models.contact_forms import ContactForm
-from db.models.customers import Customer, CustomerAddress
+from db.models.customers import Customer, CustomerAddress, ErasedLegacyCustomer
 from db.models.directories import (
     Category,
     Color,
@@ -39,6 +39,7 @@ __all__ = [
     "Customer",
     "CustomerAddress",
     "DeliveryType",
+    "ErasedLegacyCustomer",
     "Favorite",
     "Good",
     "IdempotencyKey",

@@ -89,3 +89,12 @@ class CustomerAddress(DeliveryAddressColumns, Base):
         ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = created_at_column()
+
+
+class ErasedLegacyCustomer(Base):
+    """Legacy ids of permanently deleted customers, so a later import does not bring them back."""
+
+    __tablename__ = "erased_legacy_customers"
+
+    legacy_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    erased_at: Mapped[datetime] = created_at_column()
