@@ -156,17 +156,20 @@ def import_customers(settings: Settings, args: argparse.Namespace) -> int:
 def dispatch(settings: Settings, args: argparse.Namespace) -> int:
     from helpers.alerts import AlertQueue
     from helpers.broker import EventPublisher
+    from helpers.sberbank import SberbankGateway
     from transport.app import build_dispatcher
 
     async def job(db) -> int:
         broker = None
         if settings.BROKER_URL:
             broker = EventPublisher(settings.BROKER_URL, settings.EVENTS_EXCHANGE)
-        dispatcher = build_dispatcher(db, settings, broker, AlertQueue())
+        gateway = SberbankGateway(settings)
+        dispatcher = build_dispatcher(db, settings, broker, AlertQueue(), gateway)
         try:
             await dispatcher.run_forever()
         finally:
             await dispatcher.close()
+            await gateway.close()
             if broker is not None:
                 await broker.close()
         return 0

@@ -338,12 +338,14 @@ async def accept_callback(session: AsyncSession, settings, params: dict[str, str
             await session.flush()
     except IntegrityError:
         return
+    # The gateway's own id names the attempt; the order number only when that id is unknown.
     attempt = await session.scalar(
-        select(PaymentAttempt).where(
-            (PaymentAttempt.gateway_order_id == md_order)
-            | (PaymentAttempt.order_number == params.get("orderNumber"))
-        )
+        select(PaymentAttempt).where(PaymentAttempt.gateway_order_id == md_order)
     )
+    if attempt is None and params.get("orderNumber"):
+        attempt = await session.scalar(
+            select(PaymentAttempt).where(PaymentAttempt.order_number == params["orderNumber"])
+        )
     if attempt is None:
         log.warning("payment callback for an unknown order %s", md_order)
         if alerts is not None:
@@ -360,21 +362,13 @@ async def accept_callback(session: AsyncSession, settings, params: dict[str, str
     )
 
 
-async def confirm_payment_job(db, settings, payload: dict, alerts=None, gateway=None) -> None:
+async def confirm_payment_job(db, settings, payload: dict, alerts, gateway) -> None:
     """Background check after a callback; raises while the gateway is unreachable (retried)."""
-    from helpers.sberbank import SberbankGateway
-
-    own_gateway = gateway is None
-    gateway = gateway or SberbankGateway(settings)
-    try:
-        status = await gateway.order_status(payload["gateway_order_id"])
-        async with db.begin() as session:
-            attempt = await session.get(PaymentAttempt, payload["attempt_id"])
-            order = await _locked_order(session, attempt.order_id)
-            await apply_gateway_status(session, settings, order, attempt, status, alerts)
-    finally:
-        if own_gateway:
-            await gateway.close()
+    status = await gateway.order_status(payload["gateway_order_id"])
+    async with db.begin() as session:
+        attempt = await session.get(PaymentAttempt, payload["attempt_id"])
+        order = await _locked_order(session, attempt.order_id)
+        await apply_gateway_status(session, settings, order, attempt, status, alerts)
 
 
 async def reconcile_payments(db, settings) -> int:

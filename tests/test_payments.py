@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import OutboxMessage, PaymentCallback
+from helpers.sberbank import SberbankGateway
 from services.payments import callback_checksum, confirm_payment_job
 from tests import factories
 from tests.fakes import FakeGateway
@@ -38,6 +39,15 @@ async def paying(make_server, gateway, admin_headers):
     shop = await setup_shop(running.client, admin_headers)
     order = (await running.client.post("/orders", json=order_body(shop))).json()
     return running.client, order, running.app.ctx.settings
+
+
+async def confirm(db, settings, payload: dict) -> None:
+    """The dispatcher's payment check, through a gateway client of its own."""
+    gateway = SberbankGateway(settings)
+    try:
+        await confirm_payment_job(db, settings, payload, None, gateway)
+    finally:
+        await gateway.close()
 
 
 async def count(db, model, *conditions) -> int:
@@ -158,7 +168,7 @@ async def test_callback_checksum_dedupe_and_confirmation(paying, gateway, db):
             select(OutboxMessage).where(OutboxMessage.kind == "payment_confirm")
         )
     gateway.pay(body["sberbank_order_id"])
-    await confirm_payment_job(db, settings, job.payload)
+    await confirm(db, settings, job.payload)
     status = (await client.get(f"/orders/{body['sberbank_order_id']}/status_payment")).json()
     assert status["is_payed"] is True
 
@@ -219,6 +229,27 @@ async def test_totals_beyond_32_bits_are_ordered_and_paid(make_server, gateway, 
     assert gateway.requests[0][1]["amount"] == str((3 * price + 300) * 100)
 
 
+async def test_callback_is_matched_by_the_gateway_id_first(paying, gateway, db):
+    client, order, _ = paying
+    gateway.refuse_with = "Системная ошибка"
+    await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    gateway.refuse_with = None
+    body = (await client.post("/register_payment", json={"order_id": order["id"], **RETURN})).json()
+    params = {
+        "mdOrder": body["sberbank_order_id"],
+        "orderNumber": f"{order['id']}-1",
+        "operation": "deposited",
+        "status": "1",
+    }
+    signed = {**params, "checksum": callback_checksum(params, SECRET)}
+    assert (await client.get("/payments/callback", params=signed)).status_code == 200
+    async with db.session() as session:
+        job = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.kind == "payment_confirm")
+        )
+    assert job.payload["gateway_order_id"] == body["sberbank_order_id"]
+
+
 async def test_callback_disabled_without_secret(client):
     assert (await client.get("/payments/callback")).status_code == 404
 
@@ -242,7 +273,7 @@ async def test_reconciliation_checks_stale_attempts(paying, gateway, db):
     async with db.session() as session:
         job = await session.scalar(select(OutboxMessage).where(OutboxMessage.topic == "reconcile"))
     gateway.pay(body["sberbank_order_id"])
-    await confirm_payment_job(db, settings, job.payload)
+    await confirm(db, settings, job.payload)
     assert (await client.get(f"/orders/{body['sberbank_order_id']}/status_payment")).json()[
         "is_payed"
     ] is True

@@ -114,17 +114,21 @@ async def _open_resources(app: Sanic) -> None:
         except Exception as exc:
             log.warning("broker unreachable at start-up (%s); events wait in the outbox", exc)
     if settings.DISPATCHER_IN_SERVER:
-        app.ctx.dispatcher = build_dispatcher(app.ctx.db, settings, app.ctx.broker, app.ctx.alerts)
+        app.ctx.dispatcher = build_dispatcher(
+            app.ctx.db, settings, app.ctx.broker, app.ctx.alerts, app.ctx.gateway
+        )
         app.add_task(app.ctx.dispatcher.run_forever(), name="outbox_dispatcher")
 
 
-def build_dispatcher(db: Database, settings: Settings, broker, alerts) -> Dispatcher:
-    """The outbox dispatcher with the payment checks and the periodic jobs."""
+def build_dispatcher(
+    db: Database, settings: Settings, broker, alerts, gateway: SberbankGateway
+) -> Dispatcher:
+    """The outbox dispatcher with the payment checks (through `gateway`) and the periodic jobs."""
     from services.orders import cancel_unpaid_orders
     from services.payments import confirm_payment_job, reconcile_payments
 
     async def check_payment(payload: dict) -> None:
-        await confirm_payment_job(db, settings, payload, alerts)
+        await confirm_payment_job(db, settings, payload, alerts, gateway)
 
     async def reconcile() -> None:
         await reconcile_payments(db, settings)
