@@ -16,6 +16,7 @@ from services.outbox import queue_messages
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TELEGRAM_LIMIT = 4096
+PRE_OPEN, PRE_CLOSE = "<pre>", "</pre>"
 NAME_WIDTH = 40
 
 
@@ -24,24 +25,29 @@ def escape(value) -> str:
 
 
 def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Telegram takes 4096 characters a message: split at line boundaries."""
-    parts, current = [], ""
+    """Telegram takes 4096 characters a message: split at line boundaries.
+
+    A <pre> block cut in two is closed at the end of one part and reopened in the next, so
+    every part is valid HTML on its own.
+    """
+    budget = limit - len(PRE_OPEN) - len(PRE_CLOSE)
+    parts, current, in_pre = [], "", False
     for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
+        for piece in [line[i : i + budget] for i in range(0, len(line), budget)] or [""]:
+            candidate = f"{current}\n{piece}" if current else piece
+            if current and len(candidate) > budget:
+                parts.append(current + PRE_CLOSE if in_pre else current)
+                candidate = PRE_OPEN + piece if in_pre else piece
             current = candidate
+            in_pre = _pre_open_after(piece, in_pre)
     if current:
         parts.append(current)
     return parts
+
+
+def _pre_open_after(piece: str, was_open: bool) -> bool:
+    opened, closed = piece.rfind(PRE_OPEN), piece.rfind(PRE_CLOSE)
+    return was_open if opened == closed == -1 else opened > closed
 
 
 def _telegram_messages(settings, topic: str, text: str) -> list[dict]:

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from db.engine import Database
 from db.models import OutboxMessage
 from db.models.base import utcnow
+from services.notifications import split_message
 from tests.fakes import FakeSmtp, FakeTelegram
 from tests.support import free_port, is_postgresql
 from tests.test_orders import order_body, setup_shop
@@ -263,3 +264,12 @@ async def test_a_lease_outlived_by_slow_sends_is_renewed_not_shared(settings, db
         await telegram.stop()
     assert sorted(message["text"] for message in telegram.messages) == [f"m{i}" for i in range(5)]
     assert (await outbox_states(db)) == {"telegram": ["sent"] * 5}
+
+
+def test_a_long_message_is_split_into_parts_valid_on_their_own():
+    rows = "\n".join(f"Платье {index:03d} | 1 | 4990" for index in range(400))
+    text = f"<b>Оформлен заказ №1</b>\n<pre>Наименование | Количество | Цена\n{rows}</pre>\nИтого"
+    parts = split_message(text)
+    assert len(parts) > 1 and all(len(part) <= 4096 for part in parts)
+    assert all(part.count("<pre>") == part.count("</pre>") == 1 for part in parts)
+    assert "\n".join(parts).replace("</pre>\n<pre>", "\n") == text
