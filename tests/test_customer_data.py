@@ -120,6 +120,10 @@ async def test_favorites(client, customer, admin_headers):
     assert removed.json() == {"count_deleted": 1}
     by_query = await client.delete(f"{path}?id={favorite['id']}", headers=headers)
     assert by_query.json() == {"count_deleted": 0}
+    empty_body = await client.request(
+        "DELETE", f"{path}?id={favorite['id']}", json={}, headers=headers
+    )
+    assert empty_body.status_code == 200 and empty_body.json() == {"count_deleted": 0}
 
 
 async def test_events_and_statistics(client, customer, admin_headers):

@@ -64,7 +64,8 @@ async def list_favorites(request: Request, customer_id: int):
 )
 async def remove_favorites(request: Request, customer_id: int):
     body = json_body(request)
-    raw = body.get("id") if isinstance(body, dict) else request.args.getlist("id")
+    in_body = isinstance(body, dict) and "id" in body
+    raw = body["id"] if in_body else request.args.getlist("id")
     ids = favorites.parse_ids(raw)
     async with transaction(request) as session:
         deleted = await favorites.remove_favorites(session, customer_id, ids)
