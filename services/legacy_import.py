@@ -55,11 +55,12 @@ def legacy_created_at(raw, now: datetime) -> datetime:
     return min(created_at, now)
 
 
-def read_legacy_rows(settings) -> list[dict]:
-    """Blocking read in streamed batches; runs in a worker thread."""
+def read_legacy_rows(settings, step_done=lambda: None) -> list[dict]:
+    """Blocking read in streamed batches; runs in a worker thread and reports each step."""
     engine = create_engine(settings.LEGACY_DB_URL, pool_pre_ping=True)
     try:
         table = Table(settings.LEGACY_CUSTOMERS_TABLE, MetaData(), autoload_with=engine)
+        step_done()
         columns = {
             "id": settings.LEGACY_COLUMN_ID,
             "phone": settings.LEGACY_COLUMN_PHONE,
@@ -71,8 +72,10 @@ def read_legacy_rows(settings) -> list[dict]:
         rows: list[dict] = []
         with engine.connect() as connection:
             result = connection.execution_options(stream_results=True).execute(query)
+            step_done()
             while batch := result.fetchmany(settings.LEGACY_IMPORT_BATCH_SIZE):
                 rows.extend(dict(row._mapping) for row in batch)
+                step_done()
         return rows
     finally:
         engine.dispose()
@@ -82,14 +85,31 @@ async def _read_with_retries(settings, counts: dict) -> list[dict]:
     attempts = settings.LEGACY_DB_RETRIES_COUNT + 1
     for attempt in range(1, attempts + 1):
         try:
-            return await asyncio.wait_for(
-                asyncio.to_thread(read_legacy_rows, settings), settings.LEGACY_DB_TIMEOUT
-            )
+            return await _read_watched(settings)
         except Exception as exc:
             log.warning("legacy database read failed (attempt %s): %s", attempt, type(exc).__name__)
             if attempt < attempts:
                 await asyncio.sleep(settings.LEGACY_DB_RETRIES_SLEEP)
     raise BadGateway("Legacy database unavailable", progress=counts)
+
+
+async def _read_watched(settings) -> list[dict]:
+    """The read in a worker thread, given up when one step (connecting, the query, a batch)
+    takes longer than LEGACY_DB_TIMEOUT; a long read that keeps making progress goes on."""
+    last_step = [time.monotonic()]
+
+    def step_done() -> None:
+        last_step[0] = time.monotonic()
+
+    reading = asyncio.ensure_future(asyncio.to_thread(read_legacy_rows, settings, step_done))
+    limit = settings.LEGACY_DB_TIMEOUT
+    while limit > 0 and not reading.done():
+        await asyncio.wait({reading}, timeout=min(1.0, limit / 4))
+        if not reading.done() and time.monotonic() - last_step[0] > limit:
+            # The thread cannot be stopped; its late result or error is dropped.
+            reading.add_done_callback(lambda task: task.exception())
+            raise TimeoutError(f"no progress from the legacy database in {limit} s")
+    return await reading
 
 
 def map_rows(rows: list[dict], now: datetime, counts: dict) -> list[dict]:

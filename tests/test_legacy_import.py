@@ -30,11 +30,10 @@ def build_legacy(path: Path, rows=LEGACY_ROWS) -> str:
                 "phone_main TEXT, FirstFIO TEXT, email TEXT, created_at INTEGER)"
             )
         )
-        for row in rows:
-            connection.execute(
-                text('INSERT INTO "ZkzClients" VALUES (:i, :p, :n, :e, :c)'),
-                dict(zip("ipnec", row, strict=True)),
-            )
+        connection.execute(
+            text('INSERT INTO "ZkzClients" VALUES (:i, :p, :n, :e, :c)'),
+            [dict(zip("ipnec", row, strict=True)) for row in rows],
+        )
     engine.dispose()
     return url
 
@@ -123,6 +122,23 @@ async def test_import_survives_odd_legacy_values(make_server, admin_headers, db,
     assert set(imported) == {10, 12}
     assert imported[10].phone_number == "79120000010"
     assert abs(imported[10].created_at.year - imported[12].created_at.year) <= 1
+
+
+async def test_a_long_read_that_keeps_progressing_is_not_cut_off(
+    make_server, admin_headers, tmp_path
+):
+    rows = ((legacy_id, "12345", "имя", None, None) for legacy_id in range(1, 300_001))
+    running = await make_server(
+        LEGACY_DB_URL=build_legacy(tmp_path / "big.db", rows),
+        LEGACY_DB_TIMEOUT=0.5,
+        LEGACY_DB_RETRIES_COUNT=0,
+        LEGACY_IMPORT_BATCH_SIZE=1000,
+    )
+    response = await running.client.post(
+        "/customers/import", json={"dry_run": True}, headers=admin_headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["read"] == 300_000 and response.json()["invalid_phone"] == 300_000
 
 
 async def test_import_needs_configuration_and_a_reachable_database(
