@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import Database
 from db.models import Customer, OutboxMessage
 from db.models.base import utcnow
 from helpers import metrics
+
+log = logging.getLogger("shop.health")
 
 DB_CHECK_TIMEOUT_S = 2.0
 CUSTOMERS_GAUGE_TTL_S = 60.0
@@ -37,6 +41,14 @@ async def check(db: Database, settings, broker) -> dict:
 
 
 async def refresh_gauges(db: Database) -> None:
+    """Gauges read from the database; while it is unreachable the last values are served."""
+    try:
+        await asyncio.wait_for(_read_gauges(db), DB_CHECK_TIMEOUT_S)
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        log.warning("metrics gauges not refreshed: %s", type(exc).__name__)
+
+
+async def _read_gauges(db: Database) -> None:
     global _customers_refreshed_at
     async with db.session() as session:
         pending = dict(

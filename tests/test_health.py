@@ -49,12 +49,14 @@ async def test_health_with_database_down_is_503(settings, make_server):
     running = await start_server(settings, broken)
     try:
         response = await running.client.get("/health")
+        scraped = await running.client.get("/metrics")
     finally:
         await running.stop()
         await broken.dispose()
     assert response.status_code == 503
     assert response.json()["status"] == "unhealthy"
     assert response.json()["checks"]["db"] == "error"
+    assert scraped.status_code == 200 and "http_requests_total" in scraped.text
 
 
 @pytest.mark.skipif(not is_postgresql(), reason="terminates PostgreSQL backends")
@@ -117,6 +119,8 @@ async def test_metrics_exposes_contract_names(client, make_server):
     assert "http_requests_total" in text
     assert "http_request_duration_seconds_bucket" in text
     assert "outbox_pending" in text
+    scraped = await client.get("/metrics")
+    assert scraped.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     running = await make_server(METRICS_TOKEN="scrape-token")
     assert (await running.client.get("/metrics")).status_code == 401
     response = await running.client.get(

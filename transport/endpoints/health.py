@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hmac
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sanic import Request
 from sanic.response import raw
 
@@ -48,4 +49,4 @@ async def metrics(request: Request):
         if not hmac.compare_digest(header.encode(), f"Bearer {token}".encode()):
             raise Unauthorized()
     await health.refresh_gauges(request.app.ctx.db)
-    return raw(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+    return raw(generate_latest(REGISTRY), content_type=CONTENT_TYPE_PLAIN_0_0_4)
