@@ -50,6 +50,7 @@ async def test_health_with_database_down_is_503(settings, make_server):
     try:
         response = await running.client.get("/health")
         scraped = await running.client.get("/metrics")
+        catalogue = await running.client.get("/categories/all")
     finally:
         await running.stop()
         await broken.dispose()
@@ -57,6 +58,7 @@ async def test_health_with_database_down_is_503(settings, make_server):
     assert response.json()["status"] == "unhealthy"
     assert response.json()["checks"]["db"] == "error"
     assert scraped.status_code == 200 and "http_requests_total" in scraped.text
+    assert catalogue.status_code == 503 and catalogue.json()["message"] == "Service unavailable"
 
 
 @pytest.mark.skipif(not is_postgresql(), reason="terminates PostgreSQL backends")

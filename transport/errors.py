@@ -71,6 +71,11 @@ def _describe(request: Request | None, exc: Exception) -> tuple[int, dict, dict]
     if isinstance(exc, IntegrityError):
         log.info("integrity conflict: %s", type(exc.orig).__name__ if exc.orig else "")
         return 409, _body(409, "Conflict"), {}
+    if isinstance(exc, ConnectionError) or (
+        isinstance(exc, DBAPIError) and _sqlstate(exc)[:2] in ("08", "53", "57")
+    ):
+        log.warning("database unreachable: %s", type(exc).__name__)
+        return 503, _body(503, "Service unavailable"), {"Retry-After": "5"}
     if isinstance(exc, DBAPIError) and _sqlstate(exc).startswith("40"):
         log.warning("transaction rolled back by the database: %s", _sqlstate(exc))
         return 503, _body(503, "Service unavailable"), {"Retry-After": "1"}
