@@ -27,9 +27,13 @@ async def bump_catalog_version(session: AsyncSession) -> None:
 
 
 async def catalog_fingerprint(session: AsyncSession) -> tuple:
-    """Staff edits bump the version; reservations by orders move variations.updated_at."""
+    """Staff edits bump the version; each reservation change adds one to a variation's count.
+
+    A sum grows with every commit whatever order concurrent checkouts commit in, where the
+    latest `updated_at` could miss a checkout that stamped its time earlier but committed later.
+    """
     version = select(CatalogState.version).where(CatalogState.id == 1).scalar_subquery()
-    touched = select(func.max(Variation.updated_at)).scalar_subquery()
+    touched = select(func.coalesce(func.sum(Variation.stock_changes), 0)).scalar_subquery()
     row = (await session.execute(select(version, touched))).one()
     return tuple(row)
 

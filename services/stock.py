@@ -21,6 +21,7 @@ _RESERVE = (
     )
     .values(
         reserved=_variations.c.reserved + bindparam("wanted"),
+        stock_changes=_variations.c.stock_changes + 1,
         updated_at=bindparam("now", type_=_variations.c.updated_at.type),
     )
 )
@@ -63,7 +64,9 @@ async def release_stock(session: AsyncSession, quantities: dict[int, int]) -> No
             update(Variation)
             .where(Variation.id == variation_id)
             .values(
-                reserved=_minus(Variation.reserved, quantities[variation_id]), updated_at=utcnow()
+                reserved=_minus(Variation.reserved, quantities[variation_id]),
+                stock_changes=Variation.stock_changes + 1,
+                updated_at=utcnow(),
             )
             .execution_options(synchronize_session=False)
         )
@@ -79,6 +82,7 @@ async def consume_stock(session: AsyncSession, quantities: dict[int, int]) -> No
             .values(
                 stock=_minus(Variation.stock, wanted),
                 reserved=_minus(Variation.reserved, wanted),
+                stock_changes=Variation.stock_changes + 1,
                 updated_at=utcnow(),
             )
             .execution_options(synchronize_session=False)

@@ -29,6 +29,8 @@ class Variation(Base):
     one_c_guid: Mapped[str | None] = mapped_column(String(255), unique=True)
     stock: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     reserved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # +1 with every reservation change: the catalogue cache sums it to notice each commit.
+    stock_changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     barcode: Mapped[str | None] = mapped_column(String(255))
     is_sale: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_new: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
