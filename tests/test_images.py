@@ -111,3 +111,17 @@ async def test_paths_cannot_leave_the_media_folder(client, admin_headers, settin
         deleted = await client.delete(f"/images/{path}", headers=admin_headers)
         assert deleted.status_code == 404, path
     assert secret.exists()
+
+
+async def test_a_camera_jpeg_with_several_pictures_is_accepted(client, admin_headers):
+    variation = await _variation(client, admin_headers)
+    output = io.BytesIO()
+    first, second = (Image.new("RGB", (40, 30), color) for color in ("red", "green"))
+    first.save(output, format="MPO", save_all=True, append_images=[second])
+    assert output.getvalue()[:3] == b"\xff\xd8\xff"
+    response = await client.post(
+        f"/images?variation_id={variation['id']}",
+        files={"image": ("photo.jpg", output.getvalue(), "image/jpeg")},
+        headers=admin_headers,
+    )
+    assert response.status_code == 201, response.text
