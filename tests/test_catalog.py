@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event, update
+import pytest
+from sqlalchemy import event
 
-from db.models import Variation
-from db.models.base import utcnow
+from services.stock import reserve_stock
 from tests import factories
+from tests.support import is_postgresql
 
 
 async def _shop(client, headers):
@@ -189,11 +190,7 @@ async def test_etag_and_fresh_reads_after_changes(client, admin_headers, db, app
     assert changed.status_code == 200 and changed.json()[0]["name"] == "Новое имя"
     # Another worker reserves two units; this worker notices at its next version check.
     async with db.begin() as session:
-        await session.execute(
-            update(Variation)
-            .where(Variation.id == red_s["id"])
-            .values(reserved=2, updated_at=utcnow())
-        )
+        await reserve_stock(session, {red_s["id"]: 2})
     app.ctx.catalog_cache.invalidate()
     fresh = (await client.get("/goods/all")).json()
     assert fresh[0]["variations"][0]["amount"] == 3
@@ -231,3 +228,36 @@ async def test_catalogue_query_count_does_not_grow(client, admin_headers, db, ap
     large, listed_large = await count_queries()
     assert (listed_small, listed_large) == (10, 60)
     assert small == large
+
+
+async def test_a_directory_rename_shows_at_once(client, admin_headers):
+    refs, _, _ = await _shop(client, admin_headers)
+    first = await client.get("/goods/all")
+    renamed = await client.patch(
+        f"/colors/{refs['red']['id']}", json={"name": "Алый"}, headers=admin_headers
+    )
+    assert renamed.status_code == 200
+    after = await client.get("/goods/all", headers={"If-None-Match": first.headers["etag"]})
+    assert after.status_code == 200
+    assert "Алый" in after.text
+
+
+@pytest.mark.skipif(not is_postgresql(), reason="needs concurrent writers")
+async def test_a_checkout_committed_after_a_later_one_still_changes_the_etag(
+    client, admin_headers, db, app
+):
+    _, _, (red_s, _, blue_m) = await _shop(client, admin_headers)
+    earlier = db.session()
+    await earlier.begin()
+    await reserve_stock(earlier, {red_s["id"]: 2})
+    async with db.begin() as later:
+        await reserve_stock(later, {blue_m["id"]: 1})
+    app.ctx.catalog_cache.invalidate()
+    before = await client.get("/goods/all")
+    await earlier.commit()
+    await earlier.close()
+    app.ctx.catalog_cache.invalidate()
+    after = await client.get("/goods/all", headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    amounts = {v["id"]: v["amount"] for v in after.json()[0]["variations"]}
+    assert amounts[red_s["id"]] == 3
