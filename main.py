@@ -27,8 +27,14 @@ def command(name: str):
 
 
 def run_with_db(settings: Settings, job: Callable[..., Awaitable[int]]) -> int:
-    """Run `job(db)` on a fresh engine and dispose it afterwards."""
+    """Run `job(db)` on a fresh engine (migrated first, as `serve` does) and dispose it."""
+    from sqlalchemy.exc import DBAPIError
+
     from db.engine import Database
+    from db.migrate import upgrade
+
+    if settings.auto_migrate:
+        upgrade(settings.DATABASE_URL)
 
     async def runner() -> int:
         db = Database(settings.DATABASE_URL, pool_size=2)
@@ -37,7 +43,15 @@ def run_with_db(settings: Settings, job: Callable[..., Awaitable[int]]) -> int:
         finally:
             await db.dispose()
 
-    return asyncio.run(runner())
+    try:
+        return asyncio.run(runner())
+    except DBAPIError as exc:
+        print(
+            f"database error ({type(exc.orig).__name__}); "
+            "is it reachable and migrated (python main.py migrate)?",
+            file=sys.stderr,
+        )
+        return 2
 
 
 @command("serve")

@@ -75,3 +75,25 @@ def test_env_example_lists_every_setting():
         if line and not line.startswith("#")
     }
     assert {field.name for field in dataclasses.fields(Settings)} <= listed
+
+
+def test_commands_work_on_a_fresh_database(tmp_path):
+    env = {
+        "APP_ENV": "development",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/fresh.db",
+        "BCRYPT_ROUNDS": "4",
+    }
+    created = run_cli("create-admin", "--login", "boss", "--password", "pw-123", env=env)
+    assert created.returncode == 0, created.stderr
+    assert "boss" in created.stdout and "created" in created.stdout
+
+
+def test_an_unmigrated_database_gets_one_line(tmp_path):
+    env = {
+        "APP_ENV": "development",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/bare.db",
+        "AUTO_MIGRATE": "false",
+    }
+    result = run_cli("create-api-client", "--name", "onec", env=env)
+    assert result.returncode == 2
+    assert "python main.py migrate" in result.stderr and "Traceback" not in result.stderr
