@@ -13,9 +13,10 @@ import time
 
 log = logging.getLogger("shop.alerts")
 
+# A quoted value is masked to its closing quote; a bare one with its scheme (Bearer ...).
 SECRET_KEYS = re.compile(
     r"(password|passwd|token|secret|authorization|api_key|checksum)(['\"]?\s*[:=]\s*)"
-    r"(['\"]?)[^\s'\",;&]+",
+    r"(?:(['\"])(?:\\.|(?!\3).)*\3?|(?:(?:bearer|token|basic)\s+)?[^\s'\",;&]+)",
     re.IGNORECASE,
 )
 SAME_ALERT_EVERY_S = 300
@@ -23,7 +24,11 @@ HOURLY_LIMIT = 20
 
 
 def redact(text: str) -> str:
-    return SECRET_KEYS.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}***", text)
+    def mask(match: re.Match) -> str:
+        quote = match.group(3) or ""
+        return f"{match.group(1)}{match.group(2)}{quote}***{quote}"
+
+    return SECRET_KEYS.sub(mask, text)
 
 
 class AlertQueue:

@@ -36,6 +36,25 @@ async def test_unexpected_exception_is_500_with_request_id(settings, db, caplog)
     assert "Traceback" not in response.text
 
 
+async def test_alerts_mask_whole_secret_values(settings, db, capsys):
+    def prepare(app):
+        async def explode(request):
+            raise RuntimeError(
+                'Authorization: Bearer eyJhbGci.payload.sig; {"password": "correct horse"}'
+            )
+
+        app.add_route(explode, "/explode", methods=["GET"])
+
+    running = await start_server(settings, db, prepare)
+    try:
+        assert (await running.client.get("/explode")).status_code == 500
+    finally:
+        await running.stop()
+    alerts = [line for line in capsys.readouterr().out.splitlines() if '"shop.alerts"' in line]
+    assert alerts and all("Authorization: ***" in line for line in alerts)
+    assert not any("eyJhbGci" in line or "horse" in line for line in alerts)
+
+
 @pytest.mark.skipif(not is_postgresql(), reason="SQLite stores any value in any column")
 async def test_values_the_database_refuses_are_400(settings, db):
     def prepare(app):
