@@ -13,13 +13,16 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1"}
 
 
 def check_return_url(value: str, allowed_hosts: tuple[str, ...]) -> None:
+    # Browsers read a backslash as a slash and skip user info: either could hide the real host.
+    if "\\" in value or any(ord(char) < 32 for char in value):
+        raise ValidationError("Must be an absolute https URL.")
     try:
         parts = urlsplit(value)
         host = (parts.hostname or "").lower()
-        port_is_valid = parts.port != 0
+        well_formed = parts.port != 0 and "@" not in parts.netloc
     except ValueError:
         raise ValidationError("Must be an absolute https URL.") from None
-    if parts.scheme not in {"https", "http"} or not host or not port_is_valid:
+    if parts.scheme not in {"https", "http"} or not host or not well_formed:
         raise ValidationError("Must be an absolute https URL.")
     if parts.scheme == "http" and host not in LOCAL_HOSTS:
         raise ValidationError("Must be an absolute https URL.")

@@ -319,7 +319,7 @@ def _check_callback_values(params: dict[str, str]) -> None:
 async def accept_callback(session: AsyncSession, settings, params: dict[str, str], alerts=None):
     received = params.get("checksum", "")
     expected = callback_checksum(params, settings.SBER_CALLBACK_SECRET)
-    if not received or not hmac.compare_digest(received.upper(), expected):
+    if not received or not hmac.compare_digest(received.upper().encode(), expected.encode()):
         log.warning("payment callback with a bad checksum for %s", params.get("mdOrder"))
         raise PermissionDenied("Invalid checksum")
     md_order = params.get("mdOrder", "")

@@ -156,8 +156,9 @@ async def registered_callback(client, order, operation: str, **extra: str):
 async def test_callback_checksum_dedupe_and_confirmation(paying, gateway, db):
     client, order, settings = paying
     body, params = await registered_callback(client, order, "deposited")
-    forged = await client.post("/payments/callback", data={**params, "checksum": "00AA"})
-    assert forged.status_code == 403 and forged.json()["message"] == "Invalid checksum"
+    for checksum in ("00AA", "é"):
+        forged = await client.post("/payments/callback", data={**params, "checksum": checksum})
+        assert forged.status_code == 403 and forged.json()["message"] == "Invalid checksum"
     signed = {**params, "checksum": callback_checksum(params, SECRET)}
     for _ in range(2):
         accepted = await client.get("/payments/callback", params=signed)
@@ -175,7 +176,13 @@ async def test_callback_checksum_dedupe_and_confirmation(paying, gateway, db):
 
 @pytest.mark.parametrize(
     "url",
-    ["https://[::1/ok", "https://vinterr-plus.ru:99999/ok", "https://vinterr-plus.ru:0/ok"],
+    [
+        "https://[::1/ok",
+        "https://vinterr-plus.ru:99999/ok",
+        "https://vinterr-plus.ru:0/ok",
+        "https://evil.io\\@vinterr-plus.ru/ok",
+        "https://user@vinterr-plus.ru/ok",
+    ],
 )
 async def test_register_refuses_malformed_urls(paying, url):
     client, order, _ = paying
