@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,7 @@ from db.models import (
 )
 from db.models.base import utcnow
 from helpers.passwords import hash_password, verify_password
+from helpers.phones import normalize_phone
 from helpers.timestamps import format_timestamp, within_days
 from helpers.tokens import issue_token
 from services.activity import record_activity
@@ -114,9 +115,15 @@ async def _flush_unique(session: AsyncSession) -> None:
 
 
 async def _check_login_free(session: AsyncSession, login: str | None, except_id=None) -> None:
+    """Logins are matched before emails and phones at sign-in, so a login equal to another
+    customer's email or phone would lock that customer out: it is busy too."""
     if login is None:
         return
-    query = select(Customer.id).where(Customer.login == login)
+    contacts = [Customer.email == login.lower()]
+    if phone := normalize_phone(login):
+        contacts.append(Customer.phone_number == phone)
+    shadowed = and_(Customer.is_registered.is_(True), or_(*contacts))
+    query = select(Customer.id).where(or_(Customer.login == login, shadowed))
     if except_id is not None:
         query = query.where(Customer.id != except_id)
     if await session.scalar(query.limit(1)) is not None:

@@ -61,6 +61,10 @@ async def test_registration_conflicts_in_contract_order(client):
         response = await client.post("/customers", json={**REGISTRATION, **changes})
         assert response.status_code == 409
         assert response.json()["message"] == message
+    other = {"email": "o@example.ru", "phone_number": "79000000009"}
+    for login in ("IVAN@example.ru", "8 902 516-31-11"):
+        shadowing = await client.post("/customers", json={**REGISTRATION, **other, "login": login})
+        assert shadowing.status_code == 409 and shadowing.json()["message"] == "Login is busy"
 
 
 async def test_registration_validation(client):
