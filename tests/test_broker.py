@@ -102,16 +102,14 @@ async def test_health_reports_the_broker(make_server, exchange_name):
     assert publisher is not None
 
 
+async def register_customer(client, phone: str) -> None:
+    """A registration, which writes one CustomerCreated event to the outbox."""
+    body = {"first_name": "А", "second_name": "Б", "password": "pw-12345", "phone_number": phone}
+    assert (await client.post("/customers", json=body)).status_code == 201
+
+
 async def test_events_without_a_broker_are_marked_delivered(settings, db, client):
-    await client.post(
-        "/customers",
-        json={
-            "first_name": "А",
-            "second_name": "Б",
-            "password": "pw-12345",
-            "phone_number": "79001112234",
-        },
-    )
+    await register_customer(client, "79001112234")
     dispatcher = Dispatcher(db, settings)
     assert await dispatcher.run_once() == 1
     async with db.session() as session:
@@ -121,15 +119,7 @@ async def test_events_without_a_broker_are_marked_delivered(settings, db, client
 
 
 async def test_events_wait_for_a_broker_however_long_it_is_down(settings, db, client):
-    await client.post(
-        "/customers",
-        json={
-            "first_name": "А",
-            "second_name": "Б",
-            "password": "pw-12345",
-            "phone_number": "79001112235",
-        },
-    )
+    await register_customer(client, "79001112235")
     down = EventPublisher(f"amqp://guest:guest@127.0.0.1:{free_port()}/", "shop.events.down")
     dispatcher = Dispatcher(db, settings, publisher=down)
     try:

@@ -116,17 +116,21 @@ async def test_rolled_back_order_sends_nothing(settings, db, make_server, admin_
     assert "telegram" not in states and "email" not in states
 
 
-async def test_telegram_retry_after_and_bad_markup(settings, db):
-    telegram = await FakeTelegram().start()
-    configured = settings.replace(TELEGRAM_TOKEN="1:x", TELEGRAM_API_BASE=telegram.base_url)
+async def queue_html_message(db, text: str) -> None:
     async with db.begin() as session:
         session.add(
             OutboxMessage(
                 kind="telegram",
                 topic="t",
-                payload={"chat_id": "1", "text": "<b>a &amp; b</b>", "parse_mode": "HTML"},
+                payload={"chat_id": "1", "text": text, "parse_mode": "HTML"},
             )
         )
+
+
+async def test_telegram_retry_after_and_bad_markup(settings, db):
+    telegram = await FakeTelegram().start()
+    configured = settings.replace(TELEGRAM_TOKEN="1:x", TELEGRAM_API_BASE=telegram.base_url)
+    await queue_html_message(db, "<b>a &amp; b</b>")
     telegram.replies = [
         (429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 7}}),
         (400, {"ok": False, "description": "Bad Request: can't parse entities"}),
@@ -191,14 +195,7 @@ async def test_two_dispatchers_never_send_twice(settings, db):
 async def test_markup_fallback_still_honours_retry_after(settings, db):
     telegram = await FakeTelegram().start()
     configured = settings.replace(TELEGRAM_TOKEN="1:x", TELEGRAM_API_BASE=telegram.base_url)
-    async with db.begin() as session:
-        session.add(
-            OutboxMessage(
-                kind="telegram",
-                topic="t",
-                payload={"chat_id": "1", "text": "<b>x", "parse_mode": "HTML"},
-            )
-        )
+    await queue_html_message(db, "<b>x")
     telegram.replies = [
         (400, {"ok": False, "description": "Bad Request: can't parse entities"}),
         (429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 300}}),
