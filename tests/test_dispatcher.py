@@ -116,6 +116,15 @@ async def test_rolled_back_order_sends_nothing(settings, db, make_server, admin_
     assert "telegram" not in states and "email" not in states
 
 
+async def one_pass(db, configured) -> None:
+    """One pass of a dispatcher of its own over the outbox."""
+    dispatcher = Dispatcher(db, configured)
+    try:
+        await dispatcher.run_once()
+    finally:
+        await dispatcher.close()
+
+
 async def queue_html_message(db, text: str) -> None:
     async with db.begin() as session:
         session.add(
@@ -160,11 +169,9 @@ async def test_rejected_chat_gives_up(settings, db):
         session.add(
             OutboxMessage(kind="telegram", topic="t", payload={"chat_id": "1", "text": "x"})
         )
-    dispatcher = Dispatcher(db, configured)
     try:
-        await dispatcher.run_once()
+        await one_pass(db, configured)
     finally:
-        await dispatcher.close()
         await telegram.stop()
     assert (await outbox_states(db)) == {"telegram": ["failed"]}
 
@@ -200,11 +207,9 @@ async def test_markup_fallback_still_honours_retry_after(settings, db):
         (400, {"ok": False, "description": "Bad Request: can't parse entities"}),
         (429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 300}}),
     ]
-    dispatcher = Dispatcher(db, configured)
     try:
-        await dispatcher.run_once()
+        await one_pass(db, configured)
     finally:
-        await dispatcher.close()
         await telegram.stop()
     async with db.session() as session:
         row = await session.scalar(select(OutboxMessage))
@@ -223,11 +228,9 @@ async def test_unknown_recipient_is_given_up(settings, db):
                 payload={"to": "nobody@example.ru", "subject": "s", "html": "h", "text": "t"},
             )
         )
-    dispatcher = Dispatcher(db, configured)
     try:
-        await dispatcher.run_once()
+        await one_pass(db, configured)
     finally:
-        await dispatcher.close()
         smtp.stop()
     async with db.session() as session:
         row = await session.scalar(select(OutboxMessage))
