@@ -168,10 +168,10 @@ def import_customers(settings: Settings, args: argparse.Namespace) -> int:
 
 @command("dispatch")
 def dispatch(settings: Settings, args: argparse.Namespace) -> int:
+    from background.dispatcher import build_dispatcher
     from helpers.alerts import AlertQueue
     from helpers.broker import EventPublisher
     from helpers.sberbank import SberbankGateway
-    from transport.app import build_dispatcher
 
     async def job(db) -> int:
         broker = None

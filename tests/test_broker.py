@@ -11,11 +11,11 @@ import aio_pika
 import pytest
 from sqlalchemy import select, update
 
+from background.dispatcher import MAX_ATTEMPTS, Dispatcher
 from db.models import OutboxMessage
 from db.models.base import utcnow
 from helpers.broker import EventPublisher
 from tests.support import free_port
-from transport.dispatcher import MAX_ATTEMPTS, Dispatcher
 
 BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 

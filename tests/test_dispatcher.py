@@ -10,6 +10,7 @@ from html import escape
 import pytest
 from sqlalchemy import select, update
 
+from background.dispatcher import Dispatcher
 from db.engine import Database
 from db.models import OutboxMessage
 from db.models.base import utcnow
@@ -17,7 +18,6 @@ from services.notifications import split_message
 from tests.fakes import FakeSmtp, FakeTelegram
 from tests.support import free_port, is_postgresql
 from tests.test_orders import order_body, setup_shop
-from transport.dispatcher import Dispatcher
 
 
 def channel_settings(settings, telegram_port: int, smtp_port: int):

@@ -10,6 +10,7 @@ from collections import defaultdict
 from sanic import Blueprint, Request, Sanic
 from sanic.response import empty
 
+from background.dispatcher import build_dispatcher
 from config import Settings, load_settings
 from db.engine import Database
 from helpers.alerts import AlertQueue
@@ -19,7 +20,6 @@ from helpers.sberbank import SberbankGateway
 from helpers.telegram import TelegramClient
 from services.catalog import CatalogCache
 from transport import endpoints
-from transport.dispatcher import Dispatcher
 from transport.errors import ShopErrorHandler
 from transport.limits import build_limiters
 from transport.middleware import finish_request, start_request
@@ -27,8 +27,6 @@ from transport.routing import ROUTES
 
 log = logging.getLogger("shop.app")
 MIB = 1024 * 1024
-RECONCILE_EVERY_S = 300
-CANCEL_UNPAID_EVERY_S = 60
 
 
 def create_app(settings: Settings, db: Database | None = None, name: str = "vinterr") -> Sanic:
@@ -118,29 +116,6 @@ async def _open_resources(app: Sanic) -> None:
             app.ctx.db, settings, app.ctx.broker, app.ctx.alerts, app.ctx.gateway
         )
         app.add_task(app.ctx.dispatcher.run_forever(), name="outbox_dispatcher")
-
-
-def build_dispatcher(
-    db: Database, settings: Settings, broker, alerts, gateway: SberbankGateway
-) -> Dispatcher:
-    """The outbox dispatcher with the payment checks (through `gateway`) and the periodic jobs."""
-    from services.orders import cancel_unpaid_orders
-    from services.payments import confirm_payment_job, reconcile_payments
-
-    async def check_payment(payload: dict) -> None:
-        await confirm_payment_job(db, settings, payload, alerts, gateway)
-
-    async def reconcile() -> None:
-        await reconcile_payments(db, settings)
-
-    async def cancel_unpaid() -> None:
-        async with db.begin() as session:
-            await cancel_unpaid_orders(session, settings)
-
-    periodic = [(RECONCILE_EVERY_S, reconcile)]
-    if settings.UNPAID_ORDER_TTL_MIN > 0:
-        periodic.append((CANCEL_UNPAID_EVERY_S, cancel_unpaid))
-    return Dispatcher(db, settings, broker, check_payment, alerts, periodic)
 
 
 async def _close_resources(app: Sanic) -> None:

@@ -12,8 +12,9 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import or_, select, update
 
+from background.jobs import Job, JobRunner, build_jobs
 from db.engine import Database
 from db.models import OutboxMessage
 from db.models.base import utcnow
@@ -26,6 +27,7 @@ from helpers.telegram import (
     TelegramRetryLater,
     plain_text,
 )
+from services.payments import confirm_payment_job
 
 log = logging.getLogger("shop.dispatcher")
 
@@ -34,7 +36,6 @@ BASE_DELAY_S = 10
 MAX_DELAY_S = 3600
 LEASE = timedelta(minutes=2)
 BATCH = 50
-PURGE_EVERY_S = 3600
 # Domain events are delivered at least once: they wait for the broker however long it is down.
 NEVER_GIVEN_UP = frozenset({"event"})
 
@@ -61,12 +62,12 @@ class Dispatcher:
         publisher=None,
         payment_checker=None,
         alerts=None,
-        periodic=(),
+        jobs: list[Job] = (),
         lease: timedelta = LEASE,
     ):
         self.db = db
         self.lease = lease
-        self.periodic = [[interval, job, 0.0] for interval, job in periodic]
+        self.jobs = JobRunner(list(jobs))
         self.settings = settings
         self.publisher = publisher
         self.payment_checker = payment_checker
@@ -78,15 +79,13 @@ class Dispatcher:
         )
         self.mailer = Mailer(settings) if settings.SMTP_HOST and settings.EMAIL_FROM else None
         self.wake = asyncio.Event()
-        self._purged_at = 0.0
 
     async def run_forever(self, poll_s: float = 1.0) -> None:
         log.info("outbox dispatcher started")
         while True:
             try:
                 delivered = await self.run_once()
-                await self._purge_old()
-                await self._run_periodic()
+                await self.jobs.run_due()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -235,31 +234,15 @@ class Dispatcher:
                 stored.next_attempt_at = utcnow() + timedelta(seconds=delay)
                 log.warning("outbox %s %s retry in %ss: %s", row.kind, row.topic, delay, error)
 
-    async def _run_periodic(self) -> None:
-        """Background jobs (payment reconciliation, unpaid orders) ride on the same loop."""
-        now = asyncio.get_running_loop().time()
-        for entry in self.periodic:
-            interval, job, last_run = entry
-            if now - last_run >= interval:
-                entry[2] = now
-                try:
-                    await job()
-                except Exception:
-                    log.exception("periodic job %s failed", getattr(job, "__name__", job))
-
-    async def _purge_old(self) -> None:
-        loop_time = asyncio.get_running_loop().time()
-        if loop_time - self._purged_at < PURGE_EVERY_S:
-            return
-        self._purged_at = loop_time
-        cutoff = utcnow() - timedelta(days=self.settings.OUTBOX_RETENTION_DAYS)
-        async with self.db.begin() as session:
-            await session.execute(
-                delete(OutboxMessage).where(
-                    OutboxMessage.state == "sent", OutboxMessage.sent_at < cutoff
-                )
-            )
-
     async def close(self) -> None:
         if self.telegram is not None:
             await self.telegram.close()
+
+
+def build_dispatcher(db: Database, settings, broker, alerts, gateway) -> Dispatcher:
+    """The outbox dispatcher with the payment checks (through `gateway`) and the periodic jobs."""
+
+    async def check_payment(payload: dict) -> None:
+        await confirm_payment_job(db, settings, payload, alerts, gateway)
+
+    return Dispatcher(db, settings, broker, check_payment, alerts, build_jobs(db, settings))
