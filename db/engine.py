@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import event
@@ -18,9 +19,12 @@ from sqlalchemy.ext.asyncio import (
 class Database:
     """The engine and the session factory of one process."""
 
-    def __init__(self, url: str, pool_size: int = 10, echo: bool = False):
+    def __init__(
+        self, url: str, pool_size: int = 10, echo: bool = False, busy_timeout_s: float = 30
+    ):
+        """`busy_timeout_s`: how long SQLite waits for another writer's lock."""
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size, echo=echo)
+        self.engine = create_engine(url, pool_size, echo, busy_timeout_s)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -38,10 +42,12 @@ class Database:
         await self.engine.dispose()
 
 
-def create_engine(url: str, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, pool_size: int = 10, echo: bool = False, busy_timeout_s: float = 30
+) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, echo)
+        return _sqlite_engine(url, echo, busy_timeout_s)
     engine = create_async_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, echo=echo
     )
@@ -56,15 +62,31 @@ def create_engine(url: str, pool_size: int = 10, echo: bool = False) -> AsyncEng
     return engine
 
 
+class _SQLiteConnection(sqlite3.Connection):
+    """Ends its transaction before closing.
+
+    A request cancelled mid-statement (the client hung up) leaves a cursor behind; closing
+    the connection then only marks it for closing, and its open transaction would keep the
+    database's write lock until that cursor is garbage collected.
+    """
+
+    def close(self) -> None:
+        if self.in_transaction:
+            self.rollback()
+        super().close()
+
+
 def _unicode_lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
-def _sqlite_engine(url: str, echo: bool) -> AsyncEngine:
+def _sqlite_engine(url: str, echo: bool, busy_timeout_s: float) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+    engine = create_async_engine(
+        url, echo=echo, connect_args={"timeout": busy_timeout_s, "factory": _SQLiteConnection}
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -76,7 +98,7 @@ def _sqlite_engine(url: str, echo: bool) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
