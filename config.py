@@ -115,6 +115,7 @@ class Settings:
     WORKERS: int = setting(1, _positive_int, "workers")
     AUTO_MIGRATE: bool | None = setting(None, _bool)
     DISPATCHER_IN_SERVER: bool = setting(True, _bool)
+    GRACEFUL_SHUTDOWN_S: float = setting(15.0, _non_negative_float)
     LOG_LEVEL: str = setting("INFO", _one_of("debug", "info", "warning", "error"))
     PROXIES_COUNT: int = setting(0, _non_negative_int)
     REAL_IP_HEADER: str = setting("")

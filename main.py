@@ -168,10 +168,16 @@ def import_customers(settings: Settings, args: argparse.Namespace) -> int:
 
 @command("dispatch")
 def dispatch(settings: Settings, args: argparse.Namespace) -> int:
+    import logging.config
+    import signal
+
     from background.dispatcher import build_dispatcher
     from helpers.alerts import AlertQueue
     from helpers.broker import EventPublisher
+    from helpers.logs import log_config
     from helpers.sberbank import SberbankGateway
+
+    logging.config.dictConfig(log_config(settings.LOG_LEVEL))
 
     async def job(db) -> int:
         broker = None
@@ -179,6 +185,9 @@ def dispatch(settings: Settings, args: argparse.Namespace) -> int:
             broker = EventPublisher(settings.BROKER_URL, settings.EVENTS_EXCHANGE)
         gateway = SberbankGateway(settings)
         dispatcher = build_dispatcher(db, settings, broker, AlertQueue(), gateway)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, dispatcher.stop)
         try:
             await dispatcher.run_forever()
         finally:
@@ -188,10 +197,7 @@ def dispatch(settings: Settings, args: argparse.Namespace) -> int:
                 await broker.close()
         return 0
 
-    try:
-        return run_with_db(settings, job)
-    except KeyboardInterrupt:
-        return 0
+    return run_with_db(settings, job)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -50,6 +50,10 @@ class RetryAt(Exception):
         self.delay_s = delay_s
 
 
+def _about(row: OutboxMessage) -> dict:
+    return {"outbox_id": row.id, "kind": row.kind, "topic": row.topic, "attempt": row.attempts}
+
+
 def backoff(attempt: int) -> float:
     return min(BASE_DELAY_S * 2 ** (attempt - 1), MAX_DELAY_S)
 
@@ -67,7 +71,7 @@ class Dispatcher:
     ):
         self.db = db
         self.lease = lease
-        self.jobs = JobRunner(list(jobs))
+        self.jobs = JobRunner(db, list(jobs))
         self.settings = settings
         self.publisher = publisher
         self.payment_checker = payment_checker
@@ -79,29 +83,59 @@ class Dispatcher:
         )
         self.mailer = Mailer(settings) if settings.SMTP_HOST and settings.EMAIL_FROM else None
         self.wake = asyncio.Event()
+        self.stopping = False
 
     async def run_forever(self, poll_s: float = 1.0) -> None:
+        """Deliver and run the jobs until `stop()`, which lets the current batch finish."""
         log.info("outbox dispatcher started")
-        while True:
+        while not self.stopping:
             try:
                 delivered = await self.run_once()
-                await self.jobs.run_due()
+                if not self.stopping:
+                    await self.jobs.run_due()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("dispatcher pass failed")
                 delivered = 0
-            if delivered == 0:
+            if delivered == 0 and not self.stopping:
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), poll_s)
+        log.info("outbox dispatcher stopped")
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.wake.set()
 
     async def run_once(self) -> int:
         rows = await self._claim()
-        for row in rows:
-            if await self._hold_lease(row):
-                await self._finish(row, await self._attempt(row))
+        waiting = {row.id: row for row in rows}
+        try:
+            for row in rows:
+                del waiting[row.id]
+                if await self._hold_lease(row):
+                    await self._finish(row, await self._attempt(row))
+        except asyncio.CancelledError:
+            # Stopped mid-batch: the rows not yet tried go back at once, not when leases end.
+            await asyncio.shield(self._release(list(waiting.values())))
+            raise
         return len(rows)
+
+    async def _release(self, rows: list[OutboxMessage]) -> None:
+        if not rows:
+            return
+        async with self.db.begin() as session:
+            for row in rows:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id == row.id,
+                        OutboxMessage.locked_until == row.locked_until,
+                    )
+                    .values(locked_until=None, attempts=OutboxMessage.attempts - 1)
+                )
+        log.info("outbox leases released", extra={"outbox_ids": [row.id for row in rows]})
 
     async def _hold_lease(self, row: OutboxMessage) -> bool:
         """True when this dispatcher may send the row: the rest of a batch waits on slow sends,
@@ -117,7 +151,7 @@ class Dispatcher:
                 .values(locked_until=renewed)
             )
         if result.rowcount != 1:
-            log.info("outbox %s was claimed by another dispatcher", row.id)
+            log.info("outbox message claimed by another dispatcher", extra=_about(row))
             return False
         row.locked_until = renewed
         return True
@@ -214,17 +248,18 @@ class Dispatcher:
         async with self.db.begin() as session:
             stored = await session.get(OutboxMessage, row.id, with_for_update=True)
             if stored is None or stored.locked_until != row.locked_until:
-                log.warning("outbox %s lease ran out while sending; left to its holder", row.id)
+                log.warning("outbox lease ran out while sending", extra=_about(row))
                 return
             stored.locked_until = None
             stored.last_error = error
             if state == "sent":
                 stored.state, stored.sent_at = "sent", utcnow()
                 metrics.outbox_delivered_total.labels(row.kind).inc()
+                log.info("outbox message delivered", extra=_about(row))
             elif state == "failed":
                 stored.state = "failed"
                 metrics.outbox_failed_total.labels(row.kind).inc()
-                log.error("outbox %s %s given up: %s", row.kind, row.topic, error)
+                log.error("outbox message given up", extra={**_about(row), "error": error})
                 if self.alerts is not None:
                     self.alerts.alert(
                         f"Уведомление не доставлено: {row.kind} {row.topic}",
@@ -232,7 +267,10 @@ class Dispatcher:
                     )
             else:
                 stored.next_attempt_at = utcnow() + timedelta(seconds=delay)
-                log.warning("outbox %s %s retry in %ss: %s", row.kind, row.topic, delay, error)
+                log.warning(
+                    "outbox message delivery failed",
+                    extra={**_about(row), "error": error, "retry_in_s": delay},
+                )
 
     async def close(self) -> None:
         if self.telegram is not None:

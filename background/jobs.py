@@ -6,12 +6,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from db.engine import Database
-from db.models import OutboxMessage
+from db.models import AppLock, OutboxMessage
 from db.models.base import utcnow
 from services.orders import cancel_unpaid_orders
 from services.payments import reconcile_payments
@@ -21,6 +22,7 @@ log = logging.getLogger("shop.jobs")
 RECONCILE_EVERY_S = 300
 CANCEL_UNPAID_EVERY_S = 60
 PURGE_EVERY_S = 3600
+MIN_CHECK_S = 1.0
 
 
 @dataclass
@@ -59,20 +61,60 @@ def build_jobs(db: Database, settings) -> list[Job]:
 
 
 class JobRunner:
-    """Runs the jobs that are due; a failing job is logged and tried again next period."""
+    """Runs the jobs that are due, each once per period across every process and host.
 
-    def __init__(self, jobs: list[Job]):
+    A run is claimed in the `app_locks` row of the job: its `held_until` is moved one period
+    ahead by a conditional UPDATE, which only one process can win. A failing job is logged and
+    tried again the next period.
+    """
+
+    def __init__(self, db: Database, jobs: list[Job]):
+        self.db = db
         self.jobs = jobs
-        self._last_run: dict[str, float] = {}
+        self._next_check: dict[str, float] = {}
 
     async def run_due(self) -> None:
-        now = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
         for job in self.jobs:
-            last_run = self._last_run.get(job.name)
-            if last_run is not None and now - last_run < job.every_s:
+            if loop.time() < self._next_check.get(job.name, 0.0):
                 continue
-            self._last_run[job.name] = now
+            claimed, due_at = await self._claim(job)
+            self._next_check[job.name] = loop.time() + max(
+                (due_at - utcnow()).total_seconds(), MIN_CHECK_S
+            )
+            if not claimed:
+                continue
+            log.info("periodic job started", extra={"job": job.name})
             try:
                 await job.run()
             except Exception:
-                log.exception("periodic job %s failed", job.name)
+                log.exception("periodic job failed", extra={"job": job.name})
+
+    async def _claim(self, job: Job) -> tuple[bool, datetime]:
+        """Whether this process runs the job now, and when it is due next."""
+        name = f"job:{job.name}"
+        now = utcnow()
+        until = now + timedelta(seconds=job.every_s)
+        async with self.db.begin() as session:
+            claimed = await session.execute(
+                update(AppLock)
+                .where(
+                    AppLock.name == name,
+                    or_(AppLock.held_until.is_(None), AppLock.held_until <= now),
+                )
+                .values(held_until=until)
+            )
+            if claimed.rowcount == 1:
+                return True, until
+            held_until = await session.scalar(
+                select(AppLock.held_until).where(AppLock.name == name)
+            )
+            if held_until is not None:
+                return False, held_until
+            try:
+                async with session.begin_nested():
+                    session.add(AppLock(name=name, held_until=until))
+                    await session.flush()
+            except IntegrityError:
+                return False, until
+            return True, until

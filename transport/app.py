@@ -38,6 +38,7 @@ def create_app(settings: Settings, db: Database | None = None, name: str = "vint
     # The legacy import may run for minutes (contract: 15 min response timeout).
     app.config.RESPONSE_TIMEOUT = 900
     app.config.PROXIES_COUNT = settings.PROXIES_COUNT
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = settings.GRACEFUL_SHUTDOWN_S
     if settings.REAL_IP_HEADER:
         app.config.REAL_IP_HEADER = settings.REAL_IP_HEADER
     app.ctx.settings = settings
@@ -54,6 +55,7 @@ def create_app(settings: Settings, db: Database | None = None, name: str = "vint
     app.register_middleware(finish_request, "response")
     _register_routes(app, settings)
     app.register_listener(_open_resources, "before_server_start")
+    app.register_listener(_stop_dispatcher, "before_server_stop")
     app.register_listener(_close_resources, "after_server_stop")
     return app
 
@@ -116,6 +118,13 @@ async def _open_resources(app: Sanic) -> None:
             app.ctx.db, settings, app.ctx.broker, app.ctx.alerts, app.ctx.gateway
         )
         app.add_task(app.ctx.dispatcher.run_forever(), name="outbox_dispatcher")
+
+
+async def _stop_dispatcher(app: Sanic) -> None:
+    """The dispatcher finishes its batch while requests drain; one still running when the
+    grace period ends is cancelled and hands back the rows it had not tried."""
+    if app.ctx.dispatcher is not None:
+        app.ctx.dispatcher.stop()
 
 
 async def _close_resources(app: Sanic) -> None:
