@@ -73,7 +73,12 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         single_process=settings.WORKERS == 1,
         motd=False,
     )
-    Sanic.serve(primary=app, app_loader=loader)
+    if settings.WORKERS == 1:
+        # One process owns the socket: on SIGTERM it stops accepting at once, and there is no
+        # worker manager to race with a signal that arrives during start-up.
+        Sanic.serve_single(primary=app)
+    else:
+        Sanic.serve(primary=app, app_loader=loader)
     return 0
 
 

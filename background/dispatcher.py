@@ -84,6 +84,7 @@ class Dispatcher:
         self.mailer = Mailer(settings) if settings.SMTP_HOST and settings.EMAIL_FROM else None
         self.wake = asyncio.Event()
         self.stopping = False
+        self._task: asyncio.Task | None = None
 
     async def run_forever(self, poll_s: float = 1.0) -> None:
         """Deliver and run the jobs until `stop()`, which lets the current batch finish."""
@@ -104,9 +105,26 @@ class Dispatcher:
                     await asyncio.wait_for(self.wake.wait(), poll_s)
         log.info("outbox dispatcher stopped")
 
+    def start(self) -> None:
+        """Run in the background of the current event loop until `shutdown()`."""
+        self._task = asyncio.get_running_loop().create_task(self.run_forever())
+
     def stop(self) -> None:
         self.stopping = True
         self.wake.set()
+
+    async def shutdown(self, grace_s: float) -> None:
+        """Stop; the batch in hand may finish within `grace_s`, else the dispatcher is cancelled
+        and hands back the rows it has not tried."""
+        self.stop()
+        if self._task is None:
+            return
+        done, _ = await asyncio.wait({self._task}, timeout=grace_s)
+        if not done:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
 
     async def run_once(self) -> int:
         rows = await self._claim()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import pkgutil
@@ -117,19 +118,22 @@ async def _open_resources(app: Sanic) -> None:
         app.ctx.dispatcher = build_dispatcher(
             app.ctx.db, settings, app.ctx.broker, app.ctx.alerts, app.ctx.gateway
         )
-        app.add_task(app.ctx.dispatcher.run_forever(), name="outbox_dispatcher")
+        # Not a Sanic app task: Sanic cancels those at shutdown without running the loop, so
+        # one busy sending would keep the worker from exiting.
+        app.ctx.dispatcher.start()
 
 
 async def _stop_dispatcher(app: Sanic) -> None:
-    """The dispatcher finishes its batch while requests drain; one still running when the
-    grace period ends is cancelled and hands back the rows it had not tried."""
+    """The dispatcher takes no new batch; the one in hand goes on while requests drain."""
+    app.ctx.stopping_at = asyncio.get_running_loop().time()
     if app.ctx.dispatcher is not None:
         app.ctx.dispatcher.stop()
 
 
 async def _close_resources(app: Sanic) -> None:
     if app.ctx.dispatcher is not None:
-        await app.cancel_task("outbox_dispatcher", raise_exception=False)
+        elapsed = asyncio.get_running_loop().time() - getattr(app.ctx, "stopping_at", 0.0)
+        await app.ctx.dispatcher.shutdown(max(app.ctx.settings.GRACEFUL_SHUTDOWN_S - elapsed, 0))
         await app.ctx.dispatcher.close()
     await app.ctx.alerts.stop()
     if app.ctx.gateway is not None:
