@@ -10,9 +10,10 @@ import httpx
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from bench import wrk
+from bench.context import SECRET, Context
 from bench.generate import fill_events, fill_shop
 from bench.load import HEADER, run_load
-from bench.run import SECRET, Context
 from db.models import Order, OrderLine, Variation
 from helpers.tokens import issue_token
 from services.catalog import build_storefront
@@ -23,8 +24,6 @@ DURATION_S = 8.0
 
 
 def load_client() -> str:
-    from bench import wrk
-
     return "wrk (2 threads)" if wrk.available() else "async Python client (client-bound)"
 
 
