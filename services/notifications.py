@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ContactForm, Order
+from helpers.money import lines_subtotal
 from services.outbox import queue_messages
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -94,7 +95,7 @@ def order_message(order, rows, delivery_name: str, settings) -> str:
         f"{escape(variation_name[:NAME_WIDTH])} | {line.amount} | {line.current_price}"
         for line, variation_name in rows
     )
-    subtotal = sum(line.amount * line.current_price for line, _ in rows)
+    subtotal = lines_subtotal((line.current_price, line.amount) for line, _ in rows)
     storefront = " (расчёт сайта)" if order.delivery_cost_by_storefront else ""
     created = _local(order.created_at, settings)
     return (

@@ -28,6 +28,7 @@ from db.models import (
 )
 from db.models.base import utcnow
 from helpers import metrics
+from helpers.money import order_total
 from helpers.timestamps import format_timestamp, within_days
 from services import notifications
 from services.activity import record_activity
@@ -274,7 +275,7 @@ async def place_order(
         )
     await reserve_stock(session, amounts)
     buyer_id, contact = await _order_customer(session, customer_id, data)
-    subtotal = sum(prices[vid] * amounts[vid] for vid in ordered_ids)
+    total = order_total(((prices[vid], amounts[vid]) for vid in ordered_ids), delivery_cost)
     order = (
         await session.execute(
             _NEW_ORDER,
@@ -284,7 +285,7 @@ async def place_order(
                 "delivery_type_id": data["delivery_type_id"],
                 "delivery_cost": delivery_cost,
                 "delivery_cost_by_storefront": by_storefront,
-                "total_sum": subtotal + delivery_cost,
+                "total_sum": total,
                 "is_cash_payment": data["is_cash_payment"],
                 **{key: data.get(key) for key in ADDRESS_KEYS},
                 **{f"contact_{key}": value for key, value in contact.items()},
@@ -510,12 +511,10 @@ async def update_order(session: AsyncSession, settings, order_id: int, data: dic
     for key, value in data.items():
         setattr(order, key, value)
     if "delivery_cost" in data:
-        subtotal = await session.scalar(
-            select(func.coalesce(func.sum(OrderLine.current_price * OrderLine.amount), 0)).where(
-                OrderLine.order_id == order_id
-            )
+        lines = await session.execute(
+            select(OrderLine.current_price, OrderLine.amount).where(OrderLine.order_id == order_id)
         )
-        order.total_sum = subtotal + order.delivery_cost
+        order.total_sum = order_total(lines.tuples(), order.delivery_cost)
     if new_status != order.status_id:
         await change_status(session, settings, order, new_status)
     if paid_now:
