@@ -96,6 +96,7 @@ class OrderListQuerySchema(RequestSchema):
     is_payed = Bool()
     created_from = Date()
     created_to = Date()
+    q = Str(max_length=200)
 
 
 class StatusChangeSchema(Schema):

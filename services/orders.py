@@ -27,6 +27,7 @@ from db.models import (
     Variation,
 )
 from db.models.base import utcnow
+from db.queries.orders import order_search
 from helpers import metrics
 from helpers.money import order_total
 from helpers.timestamps import format_timestamp, within_days
@@ -355,6 +356,8 @@ async def list_orders(session: AsyncSession, filters: dict) -> tuple[list[dict],
     conditions += within_days(
         Order.created_at, filters.get("created_from"), filters.get("created_to")
     )
+    if filters.get("q"):
+        conditions.append(order_search(filters["q"]))
     query = select(Order).where(*conditions).order_by(Order.created_at.desc(), Order.id.desc())
     total = None
     if "limit" in filters or "offset" in filters:
