@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.base import CreateSchema, RequestSchema
+from api.base import CreateSchema, RequestSchema, page_schema
 from api.fields import Bool, Date, Email, Int, Money, Phone, Str, Timestamp
 
 
@@ -70,6 +70,9 @@ class OrderFullSchema(OrderBasicSchema):
     delivery_type = fields.Dict()
     contact = fields.Dict()
     variations = fields.List(fields.Dict())
+
+
+OrderPageSchema = page_schema(OrderFullSchema, "OrderPage")
 
 
 class OrderUpdateSchema(RequestSchema):

@@ -33,7 +33,7 @@ from helpers.money import order_total
 from helpers.timestamps import format_timestamp, within_days
 from services import notifications
 from services.activity import record_activity
-from services.customers import CONTACT_FIELDS, PROFILE_FIELDS, created_payload
+from services.customers import CONTACT_FIELDS, PROFILE_FIELDS, created_payload, get_customer
 from services.errors import (
     Conflict,
     NotFound,
@@ -368,9 +368,22 @@ async def list_orders(session: AsyncSession, filters: dict) -> tuple[list[dict],
     return full, total if total is not None else len(full)
 
 
-async def order_details(session: AsyncSession, order_id: int) -> dict:
+async def order_details(session: AsyncSession, order_id: int, owner_id: int | None = None) -> dict:
+    """The order; with `owner_id` only when it is that customer's (else as if it did not exist)."""
     order = await get_order(session, order_id)
+    if owner_id is not None and order.customer_id != owner_id:
+        raise NotFound("Order not found")
     return (await full_orders(session, [order]))[0]
+
+
+async def customer_orders(
+    session: AsyncSession, customer_id: int, limit: int, offset: int
+) -> tuple[list[dict], int]:
+    """A customer's own orders, newest first."""
+    await get_customer(session, customer_id)
+    return await list_orders(
+        session, {"customer_id": customer_id, "limit": limit, "offset": offset}
+    )
 
 
 async def full_orders(session: AsyncSession, orders: list[Order]) -> list[dict]:

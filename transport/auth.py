@@ -58,6 +58,8 @@ def is_allowed(principal: Principal, auth: tuple[str, ...], params: dict[str, An
         return True
     if "api" in auth and principal.kind == "api_client":
         return True
+    if "owner" in auth and principal.kind == "customer":
+        return True
     return (
         "self" in auth
         and principal.kind == "customer"
