@@ -101,6 +101,13 @@ def _url(raw: str) -> str:
     return value
 
 
+def _reset_url(raw: str) -> str:
+    value = _url(raw)
+    if "{token}" not in value:
+        raise ValueError("must contain {token}")
+    return value
+
+
 def setting(default: Any, parse: Callable[[str], Any] | None = None, *fallbacks: str) -> Any:
     return field(default=default, metadata={"parse": parse, "fallbacks": fallbacks})
 
@@ -158,6 +165,10 @@ class Settings:
     ORDER_HANDED_TO_1C_STATUS_IDS: tuple[int, ...] = setting((), _int_list)
     UNPAID_ORDER_TTL_MIN: int = setting(0, _non_negative_int)
     DELIVERY_COST_MAX: int = setting(10000, _non_negative_int)
+    PASSWORD_RESET_URL: str = setting(
+        "https://vinterr-plus.ru/password_reset?token={token}", _reset_url
+    )
+    PASSWORD_RESET_TTL_MIN: int = setting(60, _positive_int)
 
     PUBLIC_BASE_URL: str = setting("http://localhost:8000", _url)
     MEDIA_ROOT: str = setting("./media")

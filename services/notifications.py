@@ -197,3 +197,21 @@ async def notify_stock_update(
         f"Обновлены остатки: обновлено {updated}, обнулено {zeroed}, "
         f"неизвестных кодов {unknown_codes}",
     )
+
+
+async def notify_password_reset(session: AsyncSession, settings, customer, token: str) -> None:
+    """Queue the email with the customer's one-time reset link."""
+    if not settings.EMAIL_FROM:
+        return
+    link = settings.PASSWORD_RESET_URL.replace("{token}", token)
+    values = {"name": customer.first_name, "link": link, "ttl": settings.PASSWORD_RESET_TTL_MIN}
+    html_values = {**values, "name": escape(customer.first_name), "link": escape(link)}
+    payload = {
+        "to": customer.email,
+        "subject": "Восстановление пароля Vinterr",
+        "html": _template("password_reset_email.html").substitute(html_values),
+        "text": _template("password_reset_email.txt").substitute(values),
+    }
+    await queue_messages(
+        session, [{"kind": "email", "topic": "password_reset", "payload": payload}]
+    )
