@@ -163,6 +163,7 @@ class Settings:
     ORDER_INITIAL_STATUS_ID: int = setting(1, _positive_int)
     ORDER_CANCELLED_STATUS_IDS: tuple[int, ...] = setting((), _int_list)
     ORDER_HANDED_TO_1C_STATUS_IDS: tuple[int, ...] = setting((), _int_list)
+    ORDER_STATUS_EMAIL_IDS: tuple[int, ...] = setting((), _int_list)
     UNPAID_ORDER_TTL_MIN: int = setting(0, _non_negative_int)
     DELIVERY_COST_MAX: int = setting(10000, _non_negative_int)
     PASSWORD_RESET_URL: str = setting(

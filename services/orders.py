@@ -588,6 +588,7 @@ async def change_status(session: AsyncSession, settings, order: Order, new_statu
         new_status_id=new_status,
         reservation=effect,
     )
+    await notifications.notify_status_changed(session, settings, order)
 
 
 async def status_history(session: AsyncSession, order_id: int) -> list[StatusChange]:
