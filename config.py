@@ -292,4 +292,9 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError("IMAGE_WEBP_QUALITY: must be between 1 and 100")
     if not 4 <= settings.BCRYPT_ROUNDS <= 16:
         raise SettingsError("BCRYPT_ROUNDS: must be between 4 and 16")
+    if 0 < settings.UNPAID_ORDER_TTL_MIN * 60 <= settings.SBER_SESSION_TIMEOUT_S:
+        raise SettingsError(
+            "UNPAID_ORDER_TTL_MIN: must be longer than the payment session "
+            f"(SBER_SESSION_TIMEOUT_S = {settings.SBER_SESSION_TIMEOUT_S} s)"
+        )
     return settings

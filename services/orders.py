@@ -21,6 +21,7 @@ from db.models import (
     IdempotencyKey,
     Order,
     OrderLine,
+    PaymentAttempt,
     Size,
     Status,
     StatusChange,
@@ -616,7 +617,8 @@ async def all_status_changes(session: AsyncSession, filters: dict) -> tuple[list
 
 
 async def cancel_unpaid_orders(session: AsyncSession, settings) -> int:
-    """Online orders unpaid for UNPAID_ORDER_TTL_MIN in the initial status are cancelled."""
+    """Online orders unpaid for UNPAID_ORDER_TTL_MIN in the initial status are cancelled,
+    unless a payment attempt of theirs is still open or not yet settled with the gateway."""
     if settings.UNPAID_ORDER_TTL_MIN <= 0 or not settings.ORDER_CANCELLED_STATUS_IDS:
         return 0
     deadline = utcnow() - timedelta(minutes=settings.UNPAID_ORDER_TTL_MIN)
@@ -628,6 +630,10 @@ async def cancel_unpaid_orders(session: AsyncSession, settings) -> int:
                 Order.is_cash_payment.is_(False),
                 Order.status_id == settings.ORDER_INITIAL_STATUS_ID,
                 Order.created_at < deadline,
+                # A registered attempt may still be paid; reconciliation settles it first.
+                ~exists().where(
+                    PaymentAttempt.order_id == Order.id, PaymentAttempt.state == "registered"
+                ),
             )
             .order_by(Order.id)
             .with_for_update(skip_locked=True)
