@@ -8,18 +8,14 @@ import platform
 import re
 import subprocess
 import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from db.engine import Database
-from db.migrate import upgrade
-from tests.support import free_port
+from tests.support import free_port, new_database, remove_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-which-is-long-enough-to-sign"
@@ -83,32 +79,17 @@ def database_server() -> str:
     )
 
 
-async def create_database() -> str:
+def _server_or_sqlite() -> str | None:
     server = database_server()
-    if server.startswith("sqlite"):
-        url = f"sqlite+aiosqlite:///{ROOT}/var/bench-{uuid.uuid4().hex[:8]}.sqlite3"
-    else:
-        name = f"shop_bench_{uuid.uuid4().hex[:10]}"
-        admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        await admin.dispose()
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(upgrade, url)
-    return url
+    return None if server.startswith("sqlite") else server
+
+
+async def create_database() -> str:
+    return await new_database(_server_or_sqlite(), f"{ROOT}/var", "shop_bench")
 
 
 async def drop_database(url: str) -> None:
-    if url.startswith("sqlite"):
-        Path(make_url(url).database).unlink(missing_ok=True)
-        return
-    server = database_server()
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(
-            text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-        )
-    await admin.dispose()
+    await remove_database(_server_or_sqlite(), url)
 
 
 def machine() -> str:

@@ -165,6 +165,28 @@ async def uploads(ctx: Context) -> str:
     )
 
 
+def guest_order(index: int, phone_prefix: str, lines: list[tuple[int, int]]) -> dict:
+    """A guest checkout of one unit of each (variation id, price) line; buyer `index`."""
+    return {
+        "method": "POST",
+        "url": "/orders",
+        "json": {
+            "first_name": "Анна",
+            "second_name": "Покупатель",
+            "phone_number": f"{phone_prefix}{index:07d}",
+            "email": f"buyer{phone_prefix}-{index}@example.ru",
+            "delivery_type_id": 1,
+            "delivery_cost": 300,
+            "city": "Челябинск",
+            "street": "Тополиная",
+            "delivery_address": "Челябинск, Тополиная 11",
+            "variations": [
+                {"variation_id": vid, "amount": 1, "current_price": price} for vid, price in lines
+            ],
+        },
+    }
+
+
 NOTIFICATIONS = {
     "TELEGRAM_ORDERS_CHAT_ID": "-1001234567890",
     "EMAIL_FROM": "shop@vinterr.example",
@@ -190,22 +212,7 @@ async def orders(ctx: Context) -> str:
 
     def order(index: int) -> dict:
         vid = ids[index % len(ids)]
-        return {
-            "method": "POST",
-            "url": "/orders",
-            "json": {
-                "first_name": "Анна",
-                "second_name": "Покупатель",
-                "phone_number": f"7912{index:07d}",
-                "email": f"buyer{index}@example.ru",
-                "delivery_type_id": 1,
-                "delivery_cost": 300,
-                "city": "Челябинск",
-                "street": "Тополиная",
-                "delivery_address": "Челябинск, Тополиная 11",
-                "variations": [{"variation_id": vid, "amount": 1, "current_price": prices[vid]}],
-            },
-        }
+        return guest_order(index, "7912", [(vid, prices[vid])])
 
     result = await run_load(ctx.base_url, "POST /orders", order, CONCURRENCY, 15.0, variants=400)
     ctx.stop_server()
@@ -314,26 +321,7 @@ async def scale(ctx: Context) -> str:
 
     def order(index: int) -> dict:
         first, second = ids[index % len(ids)], ids[(index * 7 + 3) % len(ids)]
-        lines = [
-            {"variation_id": vid, "amount": 1, "current_price": prices[vid]}
-            for vid in {first, second}
-        ]
-        return {
-            "method": "POST",
-            "url": "/orders",
-            "json": {
-                "first_name": "Анна",
-                "second_name": "Покупатель",
-                "phone_number": f"7913{index:07d}",
-                "email": f"scale{index}@example.ru",
-                "delivery_type_id": 1,
-                "delivery_cost": 300,
-                "city": "Челябинск",
-                "street": "Тополиная",
-                "delivery_address": "Челябинск, Тополиная 11",
-                "variations": lines,
-            },
-        }
+        return guest_order(index, "7913", [(vid, prices[vid]) for vid in {first, second}])
 
     rows = []
     for workers in (1, 2):

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
-
-from db.models import OutboxMessage
+from tests import factories
 from tests.test_orders import order_body, setup_shop
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-
-
-async def _status_emails(db) -> list[dict]:
-    async with db.session() as session:
-        rows = await session.scalars(
-            select(OutboxMessage.payload)
-            .where(OutboxMessage.topic == "order_status")
-            .order_by(OutboxMessage.id)
-        )
-        return list(rows)
 
 
 async def test_listed_statuses_email_the_buyer_with_their_template(make_server, db, admin_headers):
@@ -36,7 +24,7 @@ async def test_listed_statuses_email_the_buyer_with_their_template(make_server, 
         assert (await client.patch(path, json={"status_id": 3}, headers=headers)).status_code == 200
     finally:
         own_template.unlink()
-    cancelled, handed = await _status_emails(db)
+    cancelled, handed = await factories.outbox_payloads(db, "order_status")
     assert cancelled["to"] == "ivan@example.ru"
     assert cancelled["subject"] == f"Заказ №{order['id']}: Отменён"
     assert "Отменён" in cancelled["text"] and "Иван" in cancelled["html"]
@@ -48,4 +36,4 @@ async def test_no_status_email_without_a_listed_status(client, admin_headers, db
     shop = await setup_shop(client, admin_headers)
     order = (await client.post("/orders", json=order_body(shop))).json()
     await client.patch(f"/orders/{order['id']}", json={"status_id": 2}, headers=admin_headers)
-    assert await _status_emails(db) == []
+    assert await factories.outbox_payloads(db, "order_status") == []

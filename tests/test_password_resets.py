@@ -5,23 +5,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from db.models import OutboxMessage, PasswordReset
+from db.models import PasswordReset
 from db.models.base import utcnow
+from tests import factories
 from tests.test_customers import log_in, register
 
 SHOP_MAIL = {"EMAIL_FROM": "shop@vinterr.example"}
-
-
-async def _reset_emails(db) -> list[dict]:
-    async with db.session() as session:
-        rows = await session.scalars(
-            select(OutboxMessage.payload)
-            .where(OutboxMessage.topic == "password_reset")
-            .order_by(OutboxMessage.id)
-        )
-        return list(rows)
 
 
 def _token(email: dict) -> str:
@@ -34,7 +25,7 @@ async def test_a_reset_link_sets_a_new_password_and_ends_other_sessions(make_ser
     old_session = await log_in(client)
     asked = await client.post("/customers/password_reset", json={"login": "8 902 516-31-11"})
     assert asked.status_code == 202
-    (email,) = await _reset_emails(db)
+    (email,) = await factories.outbox_payloads(db, "password_reset")
     assert email["to"] == "ivan@example.ru"
     assert "https://vinterr-plus.ru/password_reset?token=" in email["text"]
     assert _token(email) in email["html"]
@@ -62,7 +53,7 @@ async def test_unknown_accounts_get_the_same_answer_and_no_email(make_server, db
     known = await client.post("/customers/password_reset", json={"login": "nobody@example.ru"})
     assert known.status_code == 202
     assert known.json()["message"].startswith("If the account exists")
-    assert await _reset_emails(db) == []
+    assert await factories.outbox_payloads(db, "password_reset") == []
 
 
 async def test_only_the_newest_unexpired_token_works(make_server, db):
@@ -70,7 +61,7 @@ async def test_only_the_newest_unexpired_token_works(make_server, db):
     await register(client)
     for _ in range(2):
         await client.post("/customers/password_reset", json={"login": "ivan@example.ru"})
-    first, second = await _reset_emails(db)
+    first, second = await factories.outbox_payloads(db, "password_reset")
     superseded = await client.post(
         "/customers/password_reset/confirm", json={"token": _token(first), "password": "p-1"}
     )
