@@ -28,6 +28,7 @@ class ImageQuerySchema(RequestSchema):
     "/images",
     "POST",
     auth=ADMIN,
+    long_running=True,
     query=ImageQuerySchema,
     status=201,
     body_limit=None,
