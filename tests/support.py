@@ -30,8 +30,8 @@ def backend_url() -> str | None:
     return url or None
 
 
-async def create_database(tmp_dir: str) -> str:
-    """A fresh, migrated database for this test run; returns its URL."""
+async def create_database(tmp_dir: str, revision: str | None = "head") -> str:
+    """A fresh database migrated to `revision` (None: left empty); returns its URL."""
     server_url = backend_url()
     if server_url is None:
         url = f"sqlite+aiosqlite:///{tmp_dir}/shop-{uuid.uuid4().hex[:8]}.sqlite3"
@@ -42,7 +42,8 @@ async def create_database(tmp_dir: str) -> str:
             await connection.execute(text(f'CREATE DATABASE "{name}"'))
         await admin.dispose()
         url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(upgrade, url)
+    if revision is not None:
+        await asyncio.to_thread(upgrade, url, revision)
     return url
 
 

@@ -36,8 +36,33 @@ async def test_health_reports_database(client):
     assert response.json() == {
         "status": "healthy",
         "service": "vinterr-backend",
-        "checks": {"db": "ok", "broker": "disabled"},
+        "checks": {"db": "ok", "broker": "disabled", "migrations": "ok"},
     }
+
+
+@pytest.mark.parametrize(
+    ("revision", "pending"), [(None, ["0001", "0002", "0003", "0004"]), ("0003", ["0004"])]
+)
+async def test_health_names_the_migrations_a_database_lacks(settings, tmp_path, revision, pending):
+    from db.engine import Database
+    from tests.support import create_database, drop_database, start_server
+
+    url = await create_database(str(tmp_path), revision)
+    behind = Database(url)
+    running = await start_server(settings.replace(DATABASE_URL=url), behind)
+    try:
+        response = await running.client.get("/health")
+        again = await running.client.get("/health")
+    finally:
+        await running.stop()
+        await behind.dispose()
+        await drop_database(url)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unhealthy"
+    assert body["checks"] == {"db": "ok", "broker": "disabled", "migrations": "pending"}
+    assert body["pending_migrations"] == pending
+    assert again.json() == body
 
 
 async def test_health_with_database_down_is_503(settings, make_server):

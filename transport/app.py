@@ -18,6 +18,7 @@ from helpers.logs import log_config
 from helpers.sberbank import SberbankGateway
 from helpers.telegram import TelegramClient
 from services.catalog import CatalogCache
+from services.health import MigrationState
 from transport import endpoints
 from transport.dispatcher import Dispatcher
 from transport.errors import ShopErrorHandler
@@ -56,6 +57,7 @@ def create_app(settings: Settings, db: Database | None = None, name: str = "vint
     app.ctx.dispatcher = None
     app.ctx.gateway = None
     app.ctx.catalog_cache = CatalogCache()
+    app.ctx.migrations = MigrationState()
     app.error_handler = ShopErrorHandler()
     app.register_middleware(start_request, "request")
     app.register_middleware(finish_request, "response")
@@ -108,6 +110,7 @@ async def _open_resources(app: Sanic) -> None:
     settings = app.ctx.settings
     if app.ctx.db is None:
         app.ctx.db = Database(settings.DATABASE_URL, pool_size=settings.DB_POOL_SIZE)
+    await app.ctx.migrations.refresh(app.ctx.db)
     app.ctx.gateway = SberbankGateway(settings)
     if settings.TELEGRAM_TOKEN and settings.TELEGRAM_ERRORS_CHAT_ID:
         app.ctx.alerts_client = TelegramClient(settings.TELEGRAM_API_BASE, settings.TELEGRAM_TOKEN)
