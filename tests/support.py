@@ -31,8 +31,11 @@ def backend_url() -> str | None:
     return url or None
 
 
-async def new_database(server_url: str | None, sqlite_dir: str, prefix: str) -> str:
-    """A fresh, migrated database on the PostgreSQL server, or a SQLite file; its URL."""
+async def new_database(
+    server_url: str | None, sqlite_dir: str, prefix: str, revision: str | None = "head"
+) -> str:
+    """A fresh database on the PostgreSQL server, or a SQLite file, migrated to `revision`
+    (None: left empty); returns its URL."""
     if server_url is None:
         url = f"sqlite+aiosqlite:///{sqlite_dir}/{prefix}-{uuid.uuid4().hex[:8]}.sqlite3"
     else:
@@ -42,7 +45,8 @@ async def new_database(server_url: str | None, sqlite_dir: str, prefix: str) -> 
             await connection.execute(text(f'CREATE DATABASE "{name}"'))
         await admin.dispose()
         url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(upgrade, url)
+    if revision is not None:
+        await asyncio.to_thread(upgrade, url, revision)
     return url
 
 
@@ -57,9 +61,9 @@ async def remove_database(server_url: str | None, url: str) -> None:
     await admin.dispose()
 
 
-async def create_database(tmp_dir: str) -> str:
-    """A fresh, migrated database for this test run; returns its URL."""
-    return await new_database(backend_url(), tmp_dir, "shop_test")
+async def create_database(tmp_dir: str, revision: str | None = "head") -> str:
+    """A fresh database for this test run migrated to `revision`; returns its URL."""
+    return await new_database(backend_url(), tmp_dir, "shop_test", revision)
 
 
 async def drop_database(url: str) -> None:

@@ -34,7 +34,7 @@ WIDE_ID_PARAMS = frozenset({"telegram_user_id"})
 NOT_FOUND_NAMES = {"account_id": "Social account", "img_path": "Image"}
 
 
-@dataclass
+@dataclass(eq=False)
 class RouteSpec:
     path: str
     methods: tuple[str, ...]
@@ -53,6 +53,8 @@ class RouteSpec:
     content: str = "application/json"
     validation_status: int = 400
     error_detail: bool = False
+    # Receives its body and answers within UPLOAD_TIMEOUT_S rather than the normal limits.
+    long_running: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -179,6 +179,7 @@ async def erase_customer(request: Request, customer_id: int):
     "/customers/import",
     "POST",
     auth=ADMIN,
+    long_running=True,
     body=ImportRequestSchema,
     errors=(400, 401, 403, 409, 502, 503),
     summary="Import customers from the legacy database",
