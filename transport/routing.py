@@ -12,6 +12,7 @@ from sanic import Request
 from sanic.response import HTTPResponse
 
 from services.errors import NotFound, NulCharacter, TooLarge
+from transport.http import close_request_session
 
 JSON_BODY_LIMIT = 1024 * 1024
 
@@ -82,9 +83,12 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
             request.ctx.route_spec = spec
             if spec.body_limit is not None and len(request.body or b"") > spec.body_limit:
                 raise TooLarge("Request body too large")
-            await authorize(request, spec.auth, params)
-            _check_path_params(params)
-            return await handler(request, **params)
+            try:
+                await authorize(request, spec.auth, params)
+                _check_path_params(params)
+                return await handler(request, **params)
+            finally:
+                await close_request_session(request)
 
         spec.handler = guarded
         ROUTES.append(spec)
