@@ -40,8 +40,11 @@ test-sqlite: $(STAMP)
 test-postgresql: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# wrk generates the load; without it the figures would measure a Python client instead.
 bench: $(STAMP)
-	$(PY) -m bench.run
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } \
+		|| { echo "bench: wrk is required (apt-get install wrk)"; exit 2; }
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var media .pytest_cache

@@ -54,6 +54,13 @@ def _non_negative_float(raw: str) -> float:
     return value
 
 
+def _positive_float(raw: str) -> float:
+    value = float(raw.strip())
+    if not value > 0 or value == float("inf"):
+        raise ValueError("must be a number above 0")
+    return value
+
+
 def _int_list(raw: str) -> tuple[int, ...]:
     return tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
 
@@ -101,6 +108,13 @@ def _url(raw: str) -> str:
     return value
 
 
+def _reset_url(raw: str) -> str:
+    value = _url(raw)
+    if "{token}" not in value:
+        raise ValueError("must contain {token}")
+    return value
+
+
 def setting(default: Any, parse: Callable[[str], Any] | None = None, *fallbacks: str) -> Any:
     return field(default=default, metadata={"parse": parse, "fallbacks": fallbacks})
 
@@ -120,6 +134,10 @@ class Settings:
     PROXIES_COUNT: int = setting(0, _non_negative_int)
     REAL_IP_HEADER: str = setting("")
     SERVICE_NAME: str = setting("vinterr-backend")
+    REQUEST_TIMEOUT_S: float = setting(30.0, _positive_float)
+    RESPONSE_TIMEOUT_S: float = setting(30.0, _positive_float)
+    KEEP_ALIVE_TIMEOUT_S: float = setting(5.0, _positive_float)
+    UPLOAD_TIMEOUT_S: float = setting(900.0, _positive_float)
 
     JWT_SECRET: str = setting("")
     JWT_ADMIN_TTL_MIN: int = setting(1440, _positive_int)
@@ -157,8 +175,13 @@ class Settings:
     ORDER_INITIAL_STATUS_ID: int = setting(1, _positive_int)
     ORDER_CANCELLED_STATUS_IDS: tuple[int, ...] = setting((), _int_list)
     ORDER_HANDED_TO_1C_STATUS_IDS: tuple[int, ...] = setting((), _int_list)
+    ORDER_STATUS_EMAIL_IDS: tuple[int, ...] = setting((), _int_list)
     UNPAID_ORDER_TTL_MIN: int = setting(0, _non_negative_int)
     DELIVERY_COST_MAX: int = setting(10000, _non_negative_int)
+    PASSWORD_RESET_URL: str = setting(
+        "https://vinterr-plus.ru/password_reset?token={token}", _reset_url
+    )
+    PASSWORD_RESET_TTL_MIN: int = setting(60, _positive_int)
 
     PUBLIC_BASE_URL: str = setting("http://localhost:8000", _url)
     MEDIA_ROOT: str = setting("./media")
@@ -240,8 +263,14 @@ def _raw_value(env: Mapping[str, str], name: str, fallbacks: tuple[str, ...]) ->
     return None
 
 
-def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    """Build settings from a mapping (default: os.environ plus .env); raise SettingsError."""
+def load_settings(
+    env: Mapping[str, str] | None = None, serving: bool = True, **overrides: Any
+) -> Settings:
+    """Build settings from a mapping (default: os.environ plus .env); raise SettingsError.
+
+    The secrets only the HTTP server uses are required when `serving`; other commands run
+    without them.
+    """
     if env is None:
         from dotenv import dotenv_values
 
@@ -258,10 +287,30 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             raise SettingsError(f"{item.name}: {exc}") from None
     values.update(overrides)
     settings = Settings(**values)
-    return _checked(settings)
+    return _checked(settings, serving)
 
 
-def _checked(settings: Settings) -> Settings:
+def _checked(settings: Settings, serving: bool) -> Settings:
+    if serving:
+        settings = _checked_server_secrets(settings)
+    elif settings.JWT_SECRET and len(settings.JWT_SECRET) < 32:
+        raise SettingsError("JWT_SECRET: must be at least 32 characters")
+    if not 1 <= settings.IMAGE_WEBP_QUALITY <= 100:
+        raise SettingsError("IMAGE_WEBP_QUALITY: must be between 1 and 100")
+    if not 4 <= settings.BCRYPT_ROUNDS <= 16:
+        raise SettingsError("BCRYPT_ROUNDS: must be between 4 and 16")
+    for name in ("REQUEST_TIMEOUT_S", "RESPONSE_TIMEOUT_S", "KEEP_ALIVE_TIMEOUT_S"):
+        if getattr(settings, name) > settings.UPLOAD_TIMEOUT_S:
+            raise SettingsError(f"{name}: must not exceed UPLOAD_TIMEOUT_S")
+    if 0 < settings.UNPAID_ORDER_TTL_MIN * 60 <= settings.SBER_SESSION_TIMEOUT_S:
+        raise SettingsError(
+            "UNPAID_ORDER_TTL_MIN: must be longer than the payment session "
+            f"(SBER_SESSION_TIMEOUT_S = {settings.SBER_SESSION_TIMEOUT_S} s)"
+        )
+    return settings
+
+
+def _checked_server_secrets(settings: Settings) -> Settings:
     if not settings.JWT_SECRET:
         if not settings.is_development:
             raise SettingsError(
@@ -277,8 +326,4 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError("JWT_SECRET: must be at least 32 characters")
     if not settings.is_development and not settings.allowed_return_hosts:
         raise SettingsError("PAYMENT_ALLOWED_RETURN_HOSTS: required in production")
-    if not 1 <= settings.IMAGE_WEBP_QUALITY <= 100:
-        raise SettingsError("IMAGE_WEBP_QUALITY: must be between 1 and 100")
-    if not 4 <= settings.BCRYPT_ROUNDS <= 16:
-        raise SettingsError("BCRYPT_ROUNDS: must be between 4 and 16")
     return settings

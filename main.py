@@ -15,6 +15,8 @@ from config import Settings, SettingsError, load_settings
 log = logging.getLogger("shop.main")
 
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {}
+# Only the HTTP server signs tokens and takes payments: the other commands need no such secrets.
+SERVING_COMMANDS = frozenset({"serve"})
 PARSER_SETUP: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
@@ -54,6 +56,43 @@ def run_with_db(settings: Settings, job: Callable[..., Awaitable[int]]) -> int:
         return 2
 
 
+def _port_taken(host: str, port: int) -> str | None:
+    """Why HOST:PORT cannot be listened on, or None when it can."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return exc.strerror
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror
+    return None
+
+
+def _pending_migrations(settings: Settings) -> list[str] | None:
+    """The revisions the database lacks; None when it cannot be reached now."""
+    from db.engine import Database
+    from db.migrate import pending_revisions
+
+    async def ask() -> list[str]:
+        db = Database(settings.DATABASE_URL, pool_size=1)
+        try:
+            return await asyncio.wait_for(pending_revisions(db.engine), 10)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(ask())
+    except Exception as exc:
+        log.warning("migration state not known at start: %s", type(exc).__name__)
+        return None
+
+
 @command("serve")
 def serve(settings: Settings, args: argparse.Namespace) -> int:
     from sanic import Sanic
@@ -62,8 +101,21 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     from db.migrate import upgrade
     from transport.app import create_app_from_env
 
+    problem = _port_taken(settings.HOST, settings.PORT)
+    if problem:
+        print(
+            f"error: cannot listen on {settings.HOST}:{settings.PORT}: {problem}", file=sys.stderr
+        )
+        return 2
     if settings.auto_migrate:
         upgrade(settings.DATABASE_URL)
+    elif pending := _pending_migrations(settings):
+        print(
+            f"error: the database lacks migrations {', '.join(pending)}; "
+            "run python main.py migrate or set AUTO_MIGRATE=true",
+            file=sys.stderr,
+        )
+        return 2
     loader = AppLoader(factory=create_app_from_env)
     app = loader.load()
     app.prepare(
@@ -73,12 +125,16 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         single_process=settings.WORKERS == 1,
         motd=False,
     )
-    if settings.WORKERS == 1:
-        # One process owns the socket: on SIGTERM it stops accepting at once, and there is no
-        # worker manager to race with a signal that arrives during start-up.
-        Sanic.serve_single(primary=app)
-    else:
-        Sanic.serve(primary=app, app_loader=loader)
+    try:
+        if settings.WORKERS == 1:
+            # One process owns the socket: on SIGTERM it stops accepting at once, and there is
+            # no worker manager to race with a signal that arrives during start-up.
+            Sanic.serve_single(primary=app)
+        else:
+            Sanic.serve(primary=app, app_loader=loader)
+    except OSError as exc:
+        print(f"error: cannot serve on {settings.HOST}:{settings.PORT}: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -95,7 +151,19 @@ def migrate(settings: Settings, args: argparse.Namespace) -> int:
 def create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from services.staff_users import create_or_reset_admin
 
-    password = args.password or os.environ.get("ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    password = args.password or os.environ.get("ADMIN_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            print(
+                "error: no terminal to ask for the password; pass --password or set ADMIN_PASSWORD",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            password = getpass.getpass("Password: ")
+        except (EOFError, KeyboardInterrupt):
+            print("\nerror: no password given", file=sys.stderr)
+            return 2
     if not password or len(password.encode()) > 72:
         print("error: the password must be 1 to 72 bytes", file=sys.stderr)
         return 2
@@ -232,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     name = args.command or "serve"
     try:
-        settings = load_settings()
+        settings = load_settings(serving=name in SERVING_COMMANDS)
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

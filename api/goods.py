@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.base import CreateSchema, RequestSchema
-from api.fields import Bool, Int, Number, Str
+from api.fields import INT32_MAX, Bool, Int, Money, Number, Str
 from api.variations import VariationFullSchema
+from db.queries.catalog import SORTS
 
 
 class GoodSchema(Schema):
@@ -69,3 +70,13 @@ class CatalogQuerySchema(RequestSchema):
     size_id = Int(minimum=1)
     page = Int(minimum=1)
     count = Int(minimum=1, load_default=10)
+    q = Str(max_length=200)
+    price_min = Money()
+    price_max = Money()
+    in_stock = Bool()
+    sort = fields.String(validate=validate.OneOf(SORTS))
+
+    @validates_schema
+    def price_range_is_ordered(self, data, **_kwargs):
+        if data.get("price_min", 0) > data.get("price_max", INT32_MAX):
+            raise ValidationError("Must not exceed price_max.", "price_min")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.base import CreateSchema, RequestSchema
+from api.base import CreateSchema, RequestSchema, page_schema
 from api.fields import Bool, Date, Email, Int, Money, Phone, Str, Timestamp
 
 
@@ -72,6 +72,9 @@ class OrderFullSchema(OrderBasicSchema):
     variations = fields.List(fields.Dict())
 
 
+OrderPageSchema = page_schema(OrderFullSchema, "OrderPage")
+
+
 class OrderUpdateSchema(RequestSchema):
     id = Int()
     status_id = Int(minimum=1)
@@ -96,6 +99,7 @@ class OrderListQuerySchema(RequestSchema):
     is_payed = Bool()
     created_from = Date()
     created_to = Date()
+    q = Str(max_length=200)
 
 
 class StatusChangeSchema(Schema):

@@ -6,43 +6,13 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import httpx
 
+from bench import wrk
+from bench.results import HEADER, LoadResult
 
-@dataclass
-class LoadResult:
-    name: str
-    requests: int
-    seconds: float
-    latencies: list[float] = field(repr=False)
-    statuses: Counter
-    fixed_percentiles: dict | None = None
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    def percentile(self, share: float) -> float:
-        if self.fixed_percentiles is not None:
-            return self.fixed_percentiles[share]
-        if self.fixed_percentiles is not None:
-            return self.fixed_percentiles[share]
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return 0.0
-        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
-
-    def row(self) -> str:
-        codes = ", ".join(f"{code}: {count}" for code, count in sorted(self.statuses.items()))
-        return (
-            f"| {self.name} | {self.requests} | {self.rps:,.0f} | {self.percentile(0.5):.1f}"
-            f" | {self.percentile(0.99):.1f} | {codes} |"
-        )
-
-
-HEADER = "| route | requests | requests/s | p50 ms | p99 ms | statuses |\n|---|---|---|---|---|---|"
+__all__ = ["HEADER", "LoadResult", "run_load"]
 
 
 async def run_load(
@@ -60,8 +30,6 @@ async def run_load(
     first `variants` requests; otherwise this async Python client does, which on a small
     machine measures the client more than the server.
     """
-    from bench import wrk
-
     if wrk.available() and max_requests is None:
         requests = [make_request(index) for index in range(variants)]
         return await wrk.run_wrk(base_url, name, requests, concurrency, duration_s)

@@ -9,135 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import re
-import subprocess
-import sys
 import time
-import uuid
-from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-
+from bench.context import ROOT, Context, create_database, database_version, drop_database, machine
+from bench.scenarios import SCENARIOS
 from db.engine import Database
-from db.migrate import upgrade
-from tests.support import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
-SECRET = "bench-secret-which-is-long-enough-to-sign"
-DEFAULT_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-
-
-@dataclass
-class Context:
-    database_url: str
-    db: Database
-    base_url: str = ""
-    process: subprocess.Popen | None = None
-
-    async def start_server(self, workers: int = 1, **env: str) -> None:
-        port = free_port()
-        environment = {
-            **os.environ,
-            "DATABASE_URL": self.database_url,
-            "PORT": str(port),
-            "WORKERS": str(workers),
-            "APP_ENV": "development",
-            "JWT_SECRET": SECRET,
-            "RATE_LIMITS_ENABLED": "false",
-            "DISPATCHER_IN_SERVER": "false",
-            "LOG_LEVEL": "warning",
-            "AUTO_MIGRATE": "false",
-            **env,
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "main.py", "serve"],
-            cwd=ROOT,
-            env=environment,
-            stdout=subprocess.DEVNULL,
-        )
-        self.base_url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient() as client:
-            for _ in range(100):
-                try:
-                    if (await client.get(f"{self.base_url}/health")).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise RuntimeError("server did not start")
-
-    def stop_server(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-            self.process = None
-
-
-async def create_database() -> str:
-    server = (
-        os.environ.get("BENCH_DATABASE_URL")
-        or os.environ.get("TEST_DATABASE_URL")
-        or (DEFAULT_SERVER)
-    )
-    if server.startswith("sqlite"):
-        url = f"sqlite+aiosqlite:///{ROOT}/var/bench-{uuid.uuid4().hex[:8]}.sqlite3"
-    else:
-        name = f"shop_bench_{uuid.uuid4().hex[:10]}"
-        admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        await admin.dispose()
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(upgrade, url)
-    return url
-
-
-async def drop_database(url: str) -> None:
-    if url.startswith("sqlite"):
-        Path(make_url(url).database).unlink(missing_ok=True)
-        return
-    server = (
-        os.environ.get("BENCH_DATABASE_URL")
-        or os.environ.get("TEST_DATABASE_URL")
-        or (DEFAULT_SERVER)
-    )
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(
-            text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-        )
-    await admin.dispose()
-
-
-def machine() -> str:
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
-    memory = (
-        Path("/proc/meminfo").read_text().split("\n")[0] if Path("/proc/meminfo").exists() else ""
-    )
-    kib = int(re.sub(r"\D", "", memory) or 0)
-    return (
-        f"{model.group(1) if model else platform.processor()}, {os.cpu_count()} cores, "
-        f"{kib / 1024 / 1024:.0f} GiB RAM, Python {platform.python_version()}"
-    )
-
-
-async def database_version(db: Database) -> str:
-    async with db.session() as session:
-        if db.dialect == "postgresql":
-            version = await session.scalar(text("SHOW server_version"))
-            return f"PostgreSQL {version}"
-        return "SQLite " + str(await session.scalar(text("select sqlite_version()")))
 
 
 def write_section(name: str, body: str) -> None:
@@ -161,8 +40,6 @@ def write_section(name: str, body: str) -> None:
 
 
 async def run_scenario(name: str) -> None:
-    from bench.scenarios import SCENARIOS
-
     scenario = SCENARIOS[name]
     url = await create_database()
     db = Database(url, pool_size=4)
@@ -183,8 +60,6 @@ async def run_scenario(name: str) -> None:
 
 
 def main() -> None:
-    from bench.scenarios import SCENARIOS
-
     parser = argparse.ArgumentParser(description="Vinterr backend benchmarks")
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS))
     parser.add_argument("--list", action="store_true")

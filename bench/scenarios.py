@@ -10,9 +10,10 @@ import httpx
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from bench import wrk
+from bench.context import SECRET, Context
 from bench.generate import fill_events, fill_shop
 from bench.load import HEADER, run_load
-from bench.run import SECRET, Context
 from db.models import Order, OrderLine, Variation
 from helpers.tokens import issue_token
 from services.catalog import build_storefront
@@ -23,8 +24,6 @@ DURATION_S = 8.0
 
 
 def load_client() -> str:
-    from bench import wrk
-
     return "wrk (2 threads)" if wrk.available() else "async Python client (client-bound)"
 
 
@@ -166,6 +165,28 @@ async def uploads(ctx: Context) -> str:
     )
 
 
+def guest_order(index: int, phone_prefix: str, lines: list[tuple[int, int]]) -> dict:
+    """A guest checkout of one unit of each (variation id, price) line; buyer `index`."""
+    return {
+        "method": "POST",
+        "url": "/orders",
+        "json": {
+            "first_name": "Анна",
+            "second_name": "Покупатель",
+            "phone_number": f"{phone_prefix}{index:07d}",
+            "email": f"buyer{phone_prefix}-{index}@example.ru",
+            "delivery_type_id": 1,
+            "delivery_cost": 300,
+            "city": "Челябинск",
+            "street": "Тополиная",
+            "delivery_address": "Челябинск, Тополиная 11",
+            "variations": [
+                {"variation_id": vid, "amount": 1, "current_price": price} for vid, price in lines
+            ],
+        },
+    }
+
+
 NOTIFICATIONS = {
     "TELEGRAM_ORDERS_CHAT_ID": "-1001234567890",
     "EMAIL_FROM": "shop@vinterr.example",
@@ -191,22 +212,7 @@ async def orders(ctx: Context) -> str:
 
     def order(index: int) -> dict:
         vid = ids[index % len(ids)]
-        return {
-            "method": "POST",
-            "url": "/orders",
-            "json": {
-                "first_name": "Анна",
-                "second_name": "Покупатель",
-                "phone_number": f"7912{index:07d}",
-                "email": f"buyer{index}@example.ru",
-                "delivery_type_id": 1,
-                "delivery_cost": 300,
-                "city": "Челябинск",
-                "street": "Тополиная",
-                "delivery_address": "Челябинск, Тополиная 11",
-                "variations": [{"variation_id": vid, "amount": 1, "current_price": prices[vid]}],
-            },
-        }
+        return guest_order(index, "7912", [(vid, prices[vid])])
 
     result = await run_load(ctx.base_url, "POST /orders", order, CONCURRENCY, 15.0, variants=400)
     ctx.stop_server()
@@ -304,10 +310,55 @@ async def events(ctx: Context) -> str:
     )
 
 
+async def scale(ctx: Context) -> str:
+    stock = 100_000
+    data = await fill_shop(
+        ctx.db, goods=500, variations_per_good=4, images_per_variation=1, customers=10, stock=stock
+    )
+    async with ctx.db.session() as session:
+        prices = dict((await session.execute(select(Variation.id, Variation.price))).all())
+    ids = sorted(prices)
+
+    def order(index: int) -> dict:
+        first, second = ids[index % len(ids)], ids[(index * 7 + 3) % len(ids)]
+        return guest_order(index, "7913", [(vid, prices[vid]) for vid in {first, second}])
+
+    rows = []
+    for workers in (1, 2):
+        await ctx.start_server(workers=workers, **NOTIFICATIONS)
+        page = await run_load(
+            ctx.base_url,
+            f"GET /goods/all?page=1&count=20, WORKERS={workers}",
+            get("/goods/all?page=1&count=20"),
+            CONCURRENCY,
+            DURATION_S,
+        )
+        placed = await run_load(
+            ctx.base_url,
+            f"POST /orders, WORKERS={workers}",
+            order,
+            CONCURRENCY,
+            DURATION_S,
+            variants=400,
+        )
+        ctx.stop_server()
+        rows.append((page, placed))
+    (page_1, orders_1), (page_2, orders_2) = rows
+    return (
+        f"Data: {data}; each order buys one unit of two variations (or one), 400 distinct guest "
+        f"buyers, notifications queued in the outbox. {CONCURRENCY} connections "
+        f"({load_client()}), {DURATION_S:.0f} s per route; both worker counts in one run.\n\n"
+        f"{table([page_1, orders_1, page_2, orders_2])}\n\n"
+        f"- Page of 20: WORKERS=2 / WORKERS=1 = {page_2.rps / page_1.rps:.2f}x.\n"
+        f"- POST /orders: WORKERS=2 / WORKERS=1 = {orders_2.rps / orders_1.rps:.2f}x."
+    )
+
+
 SCENARIOS = {
     "foundation": foundation,
     "catalog": catalog,
     "uploads": uploads,
     "orders": orders,
     "events": events,
+    "scale": scale,
 }

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from collections import Counter
 
-from bench.load import LoadResult
+from bench.results import LoadResult
 
 LUA = """
 local requests = {%s}

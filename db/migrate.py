@@ -1,11 +1,16 @@
-"""Apply Alembic migrations programmatically (CLI `migrate`, auto-migrate, tests)."""
+"""Apply Alembic migrations (CLI `migrate`, auto-migrate, tests) and list the pending ones."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,3 +30,22 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+@functools.cache
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(""))
+
+
+def _pending_on(connection) -> list[str]:
+    script = _script()
+    current = MigrationContext.configure(connection).get_current_heads()
+    pending = script.iterate_revisions(script.get_heads(), current or "base")
+    return sorted(revision.revision for revision in pending)
+
+
+async def pending_revisions(engine: AsyncEngine) -> list[str]:
+    """The revisions not yet applied to the database, oldest first; [] when up to date."""
+    await asyncio.to_thread(_script)
+    async with engine.connect() as connection:
+        return await connection.run_sync(_pending_on)

@@ -12,6 +12,7 @@ from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CatalogState, Color, Good, Image, ProductsCare, Size, Structure, Variation
+from db.queries.catalog import good_order, included_variations, text_match, variation_conditions
 
 VERSION_CHECK_INTERVAL_S = 1.0
 CACHE_ENTRIES = 256
@@ -122,19 +123,6 @@ async def storefront_page(
     return page
 
 
-def _variation_filters(filters: dict) -> list:
-    conditions = [Variation.is_delete.is_(False)]
-    if "color_id" in filters:
-        conditions.append(Variation.color_id == filters["color_id"])
-    if "size_id" in filters:
-        conditions.append(Variation.size_id == filters["size_id"])
-    return conditions
-
-
-def _included(filters: dict) -> list:
-    return [Variation.good_id == Good.id, *_variation_filters(filters)]
-
-
 GOOD_COLUMNS = (
     Good.id,
     Good.name,
@@ -169,10 +157,13 @@ async def build_storefront(session: AsyncSession, filters: dict) -> tuple[list[d
     conditions = [
         Good.is_delete.is_(False),
         Good.is_visible.is_(True),
-        exists().where(and_(*_included(filters))),
+        exists().where(and_(*included_variations(filters))),
     ]
     if "category_id" in filters:
         conditions.append(Good.category_id == filters["category_id"])
+    if filters.get("q"):
+        conditions.append(text_match(session.bind.dialect.name, filters["q"]))
+    order = good_order(filters)
     goods_query = (
         select(
             *GOOD_COLUMNS,
@@ -182,9 +173,9 @@ async def build_storefront(session: AsyncSession, filters: dict) -> tuple[list[d
         .join(Structure, Structure.id == Good.structure_id)
         .outerjoin(ProductsCare, ProductsCare.id == Good.products_care_id)
         .where(*conditions)
-        .order_by(Good.id)
+        .order_by(*order)
     )
-    page_ids = select(Good.id).where(*conditions).order_by(Good.id)
+    page_ids = select(Good.id).where(*conditions).order_by(*order)
     total = None
     if "page" in filters:
         count = min(filters["count"], 100)
@@ -198,7 +189,7 @@ async def build_storefront(session: AsyncSession, filters: dict) -> tuple[list[d
     if not goods:
         return [], total or 0
     # The page's goods and variations as subqueries: no long lists of bound ids.
-    included = [Variation.good_id.in_(page_ids.scalar_subquery()), *_variation_filters(filters)]
+    included = [Variation.good_id.in_(page_ids.scalar_subquery()), *variation_conditions(filters)]
     variations = (
         await connection.execute(
             select(

@@ -16,6 +16,7 @@ from db.models import (
     SocialAccount,
 )
 from db.models.base import utcnow
+from db.queries.matching import contains_text
 from helpers.passwords import hash_password, verify_password
 from helpers.phones import normalize_phone
 from helpers.timestamps import format_timestamp, within_days
@@ -243,17 +244,9 @@ async def list_customers(session: AsyncSession, filters: dict) -> tuple[list[Cus
 
 
 def _search(text: str):
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{escaped}%"
-    matches = [
-        func.lower(column).like(pattern, escape="\\")
-        for column in (
-            Customer.first_name,
-            Customer.second_name,
-            Customer.last_name,
-            Customer.email,
-        )
-    ]
+    matches = contains_text(
+        (Customer.first_name, Customer.second_name, Customer.last_name, Customer.email), text
+    )
     digits = "".join(ch for ch in text if ch.isdigit())
     if digits and digits == text.strip().lstrip("+").replace(" ", ""):
         matches.append(Customer.phone_number.like(f"%{digits}%"))

@@ -1,4 +1,4 @@
-"""Health checks of the database and the broker, and the gauges refreshed on scrape."""
+"""Health checks of the database, its migrations and the broker; gauges refreshed on scrape."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import Database
+from db.migrate import pending_revisions
 from db.models import Customer, OutboxMessage
 from db.models.base import utcnow
 from helpers import metrics
@@ -18,6 +19,7 @@ log = logging.getLogger("shop.health")
 
 DB_CHECK_TIMEOUT_S = 2.0
 CUSTOMERS_GAUGE_TTL_S = 60.0
+MIGRATIONS_RECHECK_S = 30.0
 _customers_refreshed_at = 0.0
 
 
@@ -26,7 +28,34 @@ async def _ping(db: Database) -> None:
         await connection.execute(text("SELECT 1"))
 
 
-async def check(db: Database, settings, broker) -> dict:
+class MigrationState:
+    """Whether the schema is at the head revision; once it is, never asked again."""
+
+    def __init__(self) -> None:
+        self.pending: list[str] | None = None
+        self._checked_at = -MIGRATIONS_RECHECK_S
+
+    @property
+    def state(self) -> str:
+        if self.pending is None:
+            return "unknown"
+        return "pending" if self.pending else "ok"
+
+    async def refresh(self, db: Database) -> None:
+        """Asks the database at most every MIGRATIONS_RECHECK_S until it is up to date."""
+        if self.pending == [] or time.monotonic() - self._checked_at < MIGRATIONS_RECHECK_S:
+            return
+        self._checked_at = time.monotonic()
+        try:
+            self.pending = await asyncio.wait_for(pending_revisions(db.engine), DB_CHECK_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("migration state unknown: %s", type(exc).__name__)
+            return
+        if self.pending:
+            log.error("database lacks migrations %s: run python main.py migrate", self.pending)
+
+
+async def check(db: Database, settings, broker, migrations: MigrationState | None = None) -> dict:
     try:
         await asyncio.wait_for(_ping(db), DB_CHECK_TIMEOUT_S)
         db_state = "ok"
@@ -36,8 +65,17 @@ async def check(db: Database, settings, broker) -> dict:
         broker_state = "disabled"
     else:
         broker_state = "ok" if broker is not None and await broker.is_healthy() else "error"
-    status = "healthy" if db_state == "ok" else "unhealthy"
-    return {"status": status, "checks": {"db": db_state, "broker": broker_state}}
+    checks = {"db": db_state, "broker": broker_state}
+    report: dict = {"checks": checks}
+    healthy = db_state == "ok"
+    if migrations is not None:
+        if db_state == "ok":
+            await migrations.refresh(db)
+        checks["migrations"] = migrations.state
+        if migrations.pending:
+            report["pending_migrations"] = migrations.pending
+        healthy = healthy and migrations.state != "pending"
+    return {"status": "healthy" if healthy else "unhealthy", **report}
 
 
 async def refresh_gauges(db: Database) -> None:

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ContactForm, Order
+from db.models import ContactForm, Order, Status
+from helpers.money import lines_subtotal
 from services.outbox import queue_messages
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -94,7 +95,7 @@ def order_message(order, rows, delivery_name: str, settings) -> str:
         f"{escape(variation_name[:NAME_WIDTH])} | {line.amount} | {line.current_price}"
         for line, variation_name in rows
     )
-    subtotal = sum(line.amount * line.current_price for line, _ in rows)
+    subtotal = lines_subtotal((line.current_price, line.amount) for line, _ in rows)
     storefront = " (расчёт сайта)" if order.delivery_cost_by_storefront else ""
     created = _local(order.created_at, settings)
     return (
@@ -196,3 +197,52 @@ async def notify_stock_update(
         f"Обновлены остатки: обновлено {updated}, обнулено {zeroed}, "
         f"неизвестных кодов {unknown_codes}",
     )
+
+
+async def notify_password_reset(session: AsyncSession, settings, customer, token: str) -> None:
+    """Queue the email with the customer's one-time reset link."""
+    if not settings.EMAIL_FROM:
+        return
+    link = settings.PASSWORD_RESET_URL.replace("{token}", token)
+    values = {"name": customer.first_name, "link": link, "ttl": settings.PASSWORD_RESET_TTL_MIN}
+    html_values = {**values, "name": escape(customer.first_name), "link": escape(link)}
+    payload = {
+        "to": customer.email,
+        "subject": "Восстановление пароля Vinterr",
+        "html": _template("password_reset_email.html").substitute(html_values),
+        "text": _template("password_reset_email.txt").substitute(values),
+    }
+    await queue_messages(
+        session, [{"kind": "email", "topic": "password_reset", "payload": payload}]
+    )
+
+
+def _status_template(status_id: int, extension: str) -> Template:
+    """The status's own template (templates/order_status_<id>.txt or .html), else the common one."""
+    own = f"order_status_{status_id}.{extension}"
+    return _template(own if (TEMPLATES / own).exists() else f"order_status.{extension}")
+
+
+async def notify_status_changed(session: AsyncSession, settings, order) -> None:
+    """Email the buyer about the order's new status when the shop lists it as notifying."""
+    if (
+        order.status_id not in settings.ORDER_STATUS_EMAIL_IDS
+        or not settings.EMAIL_FROM
+        or not order.contact_email
+    ):
+        return
+    status = await session.get(Status, order.status_id)
+    values = {
+        "name": order.contact_first_name,
+        "order_id": order.id,
+        "status": status.name,
+        "total_sum": order.total_sum,
+    }
+    html_values = {**values, "name": escape(values["name"]), "status": escape(status.name)}
+    payload = {
+        "to": order.contact_email,
+        "subject": f"Заказ №{order.id}: {status.name}",
+        "html": _status_template(order.status_id, "html").substitute(html_values),
+        "text": _status_template(order.status_id, "txt").substitute(values),
+    }
+    await queue_messages(session, [{"kind": "email", "topic": "order_status", "payload": payload}])

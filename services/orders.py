@@ -21,17 +21,20 @@ from db.models import (
     IdempotencyKey,
     Order,
     OrderLine,
+    PaymentAttempt,
     Size,
     Status,
     StatusChange,
     Variation,
 )
 from db.models.base import utcnow
+from db.queries.orders import order_search
 from helpers import metrics
+from helpers.money import order_total
 from helpers.timestamps import format_timestamp, within_days
 from services import notifications
 from services.activity import record_activity
-from services.customers import CONTACT_FIELDS, PROFILE_FIELDS, created_payload
+from services.customers import CONTACT_FIELDS, PROFILE_FIELDS, created_payload, get_customer
 from services.errors import (
     Conflict,
     NotFound,
@@ -274,7 +277,7 @@ async def place_order(
         )
     await reserve_stock(session, amounts)
     buyer_id, contact = await _order_customer(session, customer_id, data)
-    subtotal = sum(prices[vid] * amounts[vid] for vid in ordered_ids)
+    total = order_total(((prices[vid], amounts[vid]) for vid in ordered_ids), delivery_cost)
     order = (
         await session.execute(
             _NEW_ORDER,
@@ -284,7 +287,7 @@ async def place_order(
                 "delivery_type_id": data["delivery_type_id"],
                 "delivery_cost": delivery_cost,
                 "delivery_cost_by_storefront": by_storefront,
-                "total_sum": subtotal + delivery_cost,
+                "total_sum": total,
                 "is_cash_payment": data["is_cash_payment"],
                 **{key: data.get(key) for key in ADDRESS_KEYS},
                 **{f"contact_{key}": value for key, value in contact.items()},
@@ -354,6 +357,8 @@ async def list_orders(session: AsyncSession, filters: dict) -> tuple[list[dict],
     conditions += within_days(
         Order.created_at, filters.get("created_from"), filters.get("created_to")
     )
+    if filters.get("q"):
+        conditions.append(order_search(filters["q"]))
     query = select(Order).where(*conditions).order_by(Order.created_at.desc(), Order.id.desc())
     total = None
     if "limit" in filters or "offset" in filters:
@@ -364,9 +369,22 @@ async def list_orders(session: AsyncSession, filters: dict) -> tuple[list[dict],
     return full, total if total is not None else len(full)
 
 
-async def order_details(session: AsyncSession, order_id: int) -> dict:
+async def order_details(session: AsyncSession, order_id: int, owner_id: int | None = None) -> dict:
+    """The order; with `owner_id` only when it is that customer's (else as if it did not exist)."""
     order = await get_order(session, order_id)
+    if owner_id is not None and order.customer_id != owner_id:
+        raise NotFound("Order not found")
     return (await full_orders(session, [order]))[0]
+
+
+async def customer_orders(
+    session: AsyncSession, customer_id: int, limit: int, offset: int
+) -> tuple[list[dict], int]:
+    """A customer's own orders, newest first."""
+    await get_customer(session, customer_id)
+    return await list_orders(
+        session, {"customer_id": customer_id, "limit": limit, "offset": offset}
+    )
 
 
 async def full_orders(session: AsyncSession, orders: list[Order]) -> list[dict]:
@@ -510,12 +528,10 @@ async def update_order(session: AsyncSession, settings, order_id: int, data: dic
     for key, value in data.items():
         setattr(order, key, value)
     if "delivery_cost" in data:
-        subtotal = await session.scalar(
-            select(func.coalesce(func.sum(OrderLine.current_price * OrderLine.amount), 0)).where(
-                OrderLine.order_id == order_id
-            )
+        lines = await session.execute(
+            select(OrderLine.current_price, OrderLine.amount).where(OrderLine.order_id == order_id)
         )
-        order.total_sum = subtotal + order.delivery_cost
+        order.total_sum = order_total(lines.tuples(), order.delivery_cost)
     if new_status != order.status_id:
         await change_status(session, settings, order, new_status)
     if paid_now:
@@ -573,6 +589,7 @@ async def change_status(session: AsyncSession, settings, order: Order, new_statu
         new_status_id=new_status,
         reservation=effect,
     )
+    await notifications.notify_status_changed(session, settings, order)
 
 
 async def status_history(session: AsyncSession, order_id: int) -> list[StatusChange]:
@@ -600,7 +617,8 @@ async def all_status_changes(session: AsyncSession, filters: dict) -> tuple[list
 
 
 async def cancel_unpaid_orders(session: AsyncSession, settings) -> int:
-    """Online orders unpaid for UNPAID_ORDER_TTL_MIN in the initial status are cancelled."""
+    """Online orders unpaid for UNPAID_ORDER_TTL_MIN in the initial status are cancelled,
+    unless a payment attempt of theirs is still open or not yet settled with the gateway."""
     if settings.UNPAID_ORDER_TTL_MIN <= 0 or not settings.ORDER_CANCELLED_STATUS_IDS:
         return 0
     deadline = utcnow() - timedelta(minutes=settings.UNPAID_ORDER_TTL_MIN)
@@ -612,6 +630,10 @@ async def cancel_unpaid_orders(session: AsyncSession, settings) -> int:
                 Order.is_cash_payment.is_(False),
                 Order.status_id == settings.ORDER_INITIAL_STATUS_ID,
                 Order.created_at < deadline,
+                # A registered attempt may still be paid; reconciliation settles it first.
+                ~exists().where(
+                    PaymentAttempt.order_id == Order.id, PaymentAttempt.state == "registered"
+                ),
             )
             .order_by(Order.id)
             .with_for_update(skip_locked=True)

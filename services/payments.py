@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import DeliveryType, Order, OrderLine, PaymentAttempt, PaymentCallback, Variation
 from db.models.base import utcnow
 from helpers import metrics
+from helpers.money import line_amount, to_kopecks, to_rubles
 from helpers.sberbank import GatewayRefused, GatewayUnavailable, order_bundle_json
 from services.activity import record_activity
 from services.errors import BadGateway, Conflict, NotFound, PermissionDenied, RuleViolation
@@ -42,7 +43,7 @@ class Registration:
 def _attempt_body(order: Order, attempt: PaymentAttempt) -> dict:
     return {
         "order_id": order.id,
-        "amount": attempt.amount_kopecks // 100,
+        "amount": to_rubles(attempt.amount_kopecks),
         "sberbank_order_id": attempt.gateway_order_id,
         "payment_form_url": attempt.form_url,
     }
@@ -78,7 +79,7 @@ async def register_payment(
         raise Conflict("Order is already paid")
     if order.status_id in settings.ORDER_CANCELLED_STATUS_IDS:
         raise Conflict("Order is cancelled")
-    amount = order.total_sum * 100
+    amount = to_kopecks(order.total_sum)
     if amount <= 0:
         raise Conflict("Nothing to pay")
     latest = await _latest_attempt(session, order_id)
@@ -160,31 +161,31 @@ async def _order_bundle(session: AsyncSession, settings, order: Order) -> dict:
             .order_by(OrderLine.id)
         )
     ).all()
-    items = []
-    for position, (line, name) in enumerate(rows, start=1):
-        items.append(
-            _cart_item(
-                position,
-                name,
-                line.amount,
-                line.current_price * 100,
-                line.variation_id,
-                1,
-                settings,
-            )
-        )
+    delivery = None
     if order.delivery_cost > 0:
-        delivery = await session.get(DeliveryType, order.delivery_type_id)
-        items.append(
-            _cart_item(
-                len(items) + 1, delivery.name, 1, order.delivery_cost * 100, "delivery", 4, settings
-            )
-        )
+        delivery_type = await session.get(DeliveryType, order.delivery_type_id)
+        delivery = (delivery_type.name, order.delivery_cost)
+    lines = [(name, line.amount, line.current_price, line.variation_id) for line, name in rows]
+    items = receipt_items(lines, delivery, settings)
     customer = {"email": order.contact_email, "phone": order.contact_phone_number}
     return {
         "customerDetails": {k: v for k, v in customer.items() if v},
         "cartItems": {"items": items},
     }
+
+
+def receipt_items(
+    lines: list[tuple[str, int, int, int]], delivery: tuple[str, int] | None, settings
+) -> list[dict]:
+    """Receipt lines of (name, quantity, unit price in rubles, variation id), then delivery."""
+    items = [
+        _cart_item(position, name, quantity, to_kopecks(price), variation_id, 1, settings)
+        for position, (name, quantity, price, variation_id) in enumerate(lines, start=1)
+    ]
+    if delivery is not None:
+        name, cost = delivery
+        items.append(_cart_item(len(items) + 1, name, 1, to_kopecks(cost), "delivery", 4, settings))
+    return items
 
 
 def _cart_item(position, name, quantity, unit_kopecks, code, payment_object, settings) -> dict:
@@ -194,7 +195,7 @@ def _cart_item(position, name, quantity, unit_kopecks, code, payment_object, set
         "quantity": {"value": quantity, "measure": "шт."},
         "itemCode": str(code),
         "itemPrice": unit_kopecks,
-        "itemAmount": unit_kopecks * quantity,
+        "itemAmount": line_amount(unit_kopecks, quantity),
         "tax": {"taxType": settings.SBER_TAX_TYPE},
         "itemAttributes": {
             "attributes": [
@@ -230,10 +231,10 @@ async def apply_gateway_status(
 ) -> None:
     """Paid only on status 2 with the exact amount; 3/4/6 fail the attempt."""
     code = _status_code(status)
-    expected = attempt.amount_kopecks if attempt else order.total_sum * 100
+    expected = attempt.amount_kopecks if attempt else to_kopecks(order.total_sum)
     if code == PAID:
         paid_amount = status.get("amount")
-        if paid_amount == expected == order.total_sum * 100:
+        if paid_amount == expected == to_kopecks(order.total_sum):
             await mark_paid(session, settings, order, attempt, _paid_time(status))
         elif alerts is not None:
             alerts.alert(
@@ -289,12 +290,12 @@ async def payment_status(
         raise BadGateway("Payment gateway unavailable") from None
     order = await _locked_order(session, order_id)
     await apply_gateway_status(session, settings, order, attempt, status, alerts)
-    amount = attempt.amount_kopecks if attempt else order.total_sum * 100
+    amount = attempt.amount_kopecks if attempt else to_kopecks(order.total_sum)
     return {
         "order_id": order.id,
         "is_payed": order.is_payed,
         "status": _status_code(status),
-        "amount": amount // 100,
+        "amount": to_rubles(amount),
     }
 
 

@@ -1,6 +1,10 @@
-"""Building shop data over HTTP for the tests."""
+"""Building shop data over HTTP for the tests, and reading what the outbox queued."""
 
 from __future__ import annotations
+
+from sqlalchemy import select
+
+from db.models import OutboxMessage
 
 
 async def post(client, path, body, headers):
@@ -46,3 +50,14 @@ async def variation(client, headers, good_id, color, size, amount=5, price=4990,
         **changes,
     }
     return await post(client, "/variations", body, headers)
+
+
+async def outbox_payloads(db, topic: str) -> list[dict]:
+    """Payloads of the outbox rows of one topic, oldest first."""
+    async with db.session() as session:
+        rows = await session.scalars(
+            select(OutboxMessage.payload)
+            .where(OutboxMessage.topic == topic)
+            .order_by(OutboxMessage.id)
+        )
+        return list(rows)

@@ -8,6 +8,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from sqlalchemy import text
@@ -30,31 +31,43 @@ def backend_url() -> str | None:
     return url or None
 
 
-async def create_database(tmp_dir: str) -> str:
-    """A fresh, migrated database for this test run; returns its URL."""
-    server_url = backend_url()
+async def new_database(
+    server_url: str | None, sqlite_dir: str, prefix: str, revision: str | None = "head"
+) -> str:
+    """A fresh database on the PostgreSQL server, or a SQLite file, migrated to `revision`
+    (None: left empty); returns its URL."""
     if server_url is None:
-        url = f"sqlite+aiosqlite:///{tmp_dir}/shop-{uuid.uuid4().hex[:8]}.sqlite3"
+        url = f"sqlite+aiosqlite:///{sqlite_dir}/{prefix}-{uuid.uuid4().hex[:8]}.sqlite3"
     else:
-        name = f"shop_test_{uuid.uuid4().hex[:12]}"
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
         async with admin.connect() as connection:
             await connection.execute(text(f'CREATE DATABASE "{name}"'))
         await admin.dispose()
         url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(upgrade, url)
+    if revision is not None:
+        await asyncio.to_thread(upgrade, url, revision)
     return url
 
 
-async def drop_database(url: str) -> None:
-    server_url = backend_url()
+async def remove_database(server_url: str | None, url: str) -> None:
     if server_url is None:
+        await asyncio.to_thread(Path(make_url(url).database).unlink, missing_ok=True)
         return
     name = make_url(url).database
     admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
     async with admin.connect() as connection:
         await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     await admin.dispose()
+
+
+async def create_database(tmp_dir: str, revision: str | None = "head") -> str:
+    """A fresh database for this test run migrated to `revision`; returns its URL."""
+    return await new_database(backend_url(), tmp_dir, "shop_test", revision)
+
+
+async def drop_database(url: str) -> None:
+    await remove_database(backend_url(), url)
 
 
 def is_postgresql() -> bool:

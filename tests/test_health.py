@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
+from db.migrate import alembic_config
 from tests.support import is_postgresql
 
 
@@ -36,8 +38,39 @@ async def test_health_reports_database(client):
     assert response.json() == {
         "status": "healthy",
         "service": "vinterr-backend",
-        "checks": {"db": "ok", "broker": "disabled"},
+        "checks": {"db": "ok", "broker": "disabled", "migrations": "ok"},
     }
+
+
+REVISIONS = [
+    script.revision
+    for script in reversed(list(ScriptDirectory.from_config(alembic_config("")).walk_revisions()))
+]
+
+
+@pytest.mark.parametrize(
+    ("revision", "pending"), [(None, REVISIONS), ("0003", REVISIONS[REVISIONS.index("0003") + 1 :])]
+)
+async def test_health_names_the_migrations_a_database_lacks(settings, tmp_path, revision, pending):
+    from db.engine import Database
+    from tests.support import create_database, drop_database, start_server
+
+    url = await create_database(str(tmp_path), revision)
+    behind = Database(url)
+    running = await start_server(settings.replace(DATABASE_URL=url), behind)
+    try:
+        response = await running.client.get("/health")
+        again = await running.client.get("/health")
+    finally:
+        await running.stop()
+        await behind.dispose()
+        await drop_database(url)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unhealthy"
+    assert body["checks"] == {"db": "ok", "broker": "disabled", "migrations": "pending"}
+    assert body["pending_migrations"] == pending
+    assert again.json() == body
 
 
 async def test_health_with_database_down_is_503(settings, make_server):

@@ -6,11 +6,12 @@ import time
 
 import jwt
 import pytest
+from sqlalchemy import event
 
 from db.models import Customer
 from helpers.tokens import issue_token
 from services.api_clients import create_api_client, deactivate_api_client
-from tests.support import JWT_SECRET, auth, customer_token, staff_token
+from tests.support import JWT_SECRET, auth, customer_token, is_postgresql, staff_token
 
 
 async def _customer(db, status="active") -> int:
@@ -108,3 +109,30 @@ async def test_token_of_deleted_api_client_subject_is_401(client):
 async def test_telegram_bot_routes_refuse_jwt_when_secret_unset(client, admin_headers):
     response = await client.get("/telegram_users/1", headers=admin_headers)
     assert response.status_code in (401, 404)
+
+
+@pytest.mark.skipif(not is_postgresql(), reason="SQLite checks tokens in a session of their own")
+async def test_an_authenticated_read_checks_its_token_on_the_same_connection(
+    client, admin_headers, db
+):
+    created = await client.post(
+        "/customers",
+        json={
+            "first_name": "Ива",
+            "second_name": "Н",
+            "phone_number": "79120001122",
+            "password": "p-1",
+        },
+    )
+    checkouts = []
+
+    def listener(*_args):
+        checkouts.append(1)
+
+    event.listen(db.engine.sync_engine.pool, "checkout", listener)
+    try:
+        response = await client.get(f"/customers/{created.json()['id']}", headers=admin_headers)
+    finally:
+        event.remove(db.engine.sync_engine.pool, "checkout", listener)
+    assert response.status_code == 200
+    assert len(checkouts) == 1

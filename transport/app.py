@@ -20,11 +20,13 @@ from helpers.logs import log_config
 from helpers.sberbank import SberbankGateway
 from helpers.telegram import TelegramClient
 from services.catalog import CatalogCache
+from services.health import MigrationState
 from transport import endpoints
 from transport.errors import ShopErrorHandler
 from transport.limits import build_limiters
 from transport.middleware import finish_request, start_request
 from transport.routing import ROUTES
+from transport.timeouts import ShopRequest, configure_timeouts
 
 log = logging.getLogger("shop.app")
 MIB = 1024 * 1024
@@ -32,12 +34,16 @@ MIB = 1024 * 1024
 
 def create_app(settings: Settings, db: Database | None = None, name: str = "vinterr") -> Sanic:
     """A new app; with `db` given, the listeners use it and never create or dispose an engine."""
-    app = Sanic(name, strict_slashes=False, log_config=log_config(settings.LOG_LEVEL))
+    app = Sanic(
+        name,
+        strict_slashes=False,
+        log_config=log_config(settings.LOG_LEVEL),
+        request_class=ShopRequest,
+    )
     app.config.ACCESS_LOG = False
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.REQUEST_MAX_SIZE = max(settings.UPLOAD_MAX_BYTES, settings.IMAGE_MAX_BYTES) + MIB
-    # The legacy import may run for minutes (contract: 15 min response timeout).
-    app.config.RESPONSE_TIMEOUT = 900
+    configure_timeouts(app, settings)
     app.config.PROXIES_COUNT = settings.PROXIES_COUNT
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = settings.GRACEFUL_SHUTDOWN_S
     if settings.REAL_IP_HEADER:
@@ -51,6 +57,7 @@ def create_app(settings: Settings, db: Database | None = None, name: str = "vint
     app.ctx.dispatcher = None
     app.ctx.gateway = None
     app.ctx.catalog_cache = CatalogCache()
+    app.ctx.migrations = MigrationState()
     app.error_handler = ShopErrorHandler()
     app.register_middleware(start_request, "request")
     app.register_middleware(finish_request, "response")
@@ -83,7 +90,9 @@ def _register_routes(app: Sanic, settings: Settings) -> None:
     for module, specs in sorted(by_module.items()):
         blueprint = Blueprint(module)
         for spec in specs:
-            blueprint.add_route(spec.handler, spec.path, methods=list(spec.methods), name=spec.name)
+            blueprint.add_route(
+                spec.handler, spec.path, methods=list(spec.methods), name=spec.name, ctx_spec=spec
+            )
         app.blueprint(blueprint)
     for index, (path, methods) in enumerate(sorted(methods_by_path.items())):
         app.add_route(_options_handler(methods), path, methods=["OPTIONS"], name=f"options_{index}")
@@ -102,6 +111,7 @@ async def _open_resources(app: Sanic) -> None:
     settings = app.ctx.settings
     if app.ctx.db is None:
         app.ctx.db = Database(settings.DATABASE_URL, pool_size=settings.DB_POOL_SIZE)
+    await app.ctx.migrations.refresh(app.ctx.db)
     app.ctx.gateway = SberbankGateway(settings)
     if settings.TELEGRAM_TOKEN and settings.TELEGRAM_ERRORS_CHAT_ID:
         app.ctx.alerts_client = TelegramClient(settings.TELEGRAM_API_BASE, settings.TELEGRAM_TOKEN)

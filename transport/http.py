@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from marshmallow import Schema, fields
 from sanic import Request
 from sanic.response import HTTPResponse, empty
 from sanic.response import json as json_response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.base import load
 from services.errors import DomainError, NulCharacter
@@ -85,9 +88,35 @@ def load_query(request: Request, schema: Schema) -> dict:
     return schema.load(query_dict(request, schema))
 
 
-def transaction(request: Request):
-    """The request's one transaction: committed when the block ends, rolled back on error."""
-    return request.app.ctx.db.begin()
+def request_session(request: Request) -> AsyncSession:
+    """The request's session, opened on first use; auth and the handler share its connection."""
+    session = getattr(request.ctx, "session", None)
+    if session is None:
+        session = request.ctx.session = request.app.ctx.db.session()
+    return session
+
+
+async def close_request_session(request: Request) -> None:
+    session = getattr(request.ctx, "session", None)
+    if session is not None:
+        request.ctx.session = None
+        await session.close()
+
+
+@asynccontextmanager
+async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's one transaction: committed when the block ends, rolled back on error.
+
+    It goes on from the auth check's reads on the same connection, so an authenticated
+    request pays one BEGIN and one COMMIT in all.
+    """
+    session = request_session(request)
+    try:
+        yield session
+    except BaseException:
+        await session.rollback()
+        raise
+    await session.commit()
 
 
 def reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HTTPResponse:

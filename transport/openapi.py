@@ -36,6 +36,7 @@ _STATUS_TEXT = {
 _AUTH_TEXT = {
     "admin": "staff JWT, or API client JWT with admin=true",
     "self": "the customer named in the path (customer JWT)",
+    "owner": "a customer, for what is their own (customer JWT; others' answer 404)",
     "api": "any active API client JWT",
     "opt-customer": "optional customer JWT",
     "tg": "the Telegram bot secret",

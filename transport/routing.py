@@ -12,6 +12,7 @@ from sanic import Request
 from sanic.response import HTTPResponse
 
 from services.errors import NotFound, NulCharacter, TooLarge
+from transport.http import close_request_session
 
 JSON_BODY_LIMIT = 1024 * 1024
 
@@ -20,6 +21,8 @@ ADMIN = ("admin",)
 ADMIN_SELF = ("admin", "self")
 ADMIN_SELF_API = ("admin", "self", "api")
 ADMIN_API = ("admin", "api")
+# Any customer passes the guard; the service answers 404 for what is not theirs.
+ADMIN_OWNER = ("admin", "owner")
 OPT_CUSTOMER = ("opt-customer",)
 TELEGRAM_BOT = ("tg",)
 CHECKSUM = ("checksum",)
@@ -32,7 +35,7 @@ WIDE_ID_PARAMS = frozenset({"telegram_user_id"})
 NOT_FOUND_NAMES = {"account_id": "Social account", "img_path": "Image"}
 
 
-@dataclass
+@dataclass(eq=False)
 class RouteSpec:
     path: str
     methods: tuple[str, ...]
@@ -51,6 +54,8 @@ class RouteSpec:
     content: str = "application/json"
     validation_status: int = 400
     error_detail: bool = False
+    # Receives its body and answers within UPLOAD_TIMEOUT_S rather than the normal limits.
+    long_running: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -78,9 +83,12 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
             request.ctx.route_spec = spec
             if spec.body_limit is not None and len(request.body or b"") > spec.body_limit:
                 raise TooLarge("Request body too large")
-            await authorize(request, spec.auth, params)
-            _check_path_params(params)
-            return await handler(request, **params)
+            try:
+                await authorize(request, spec.auth, params)
+                _check_path_params(params)
+                return await handler(request, **params)
+            finally:
+                await close_request_session(request)
 
         spec.handler = guarded
         ROUTES.append(spec)

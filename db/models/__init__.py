@@ -20,6 +20,7 @@ from db.models.goods import Good, goods_materials
 from db.models.images import Image
 from db.models.orders import IdempotencyKey, Order, OrderLine, StatusChange
 from db.models.outbox import OutboxMessage
+from db.models.password_resets import PasswordReset
 from db.models.payments import PaymentAttempt, PaymentCallback
 from db.models.social_accounts import SocialAccount
 from db.models.staff_users import StaffUser
@@ -48,6 +49,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "OutboxMessage",
+    "PasswordReset",
     "PaymentAttempt",
     "PaymentCallback",
     "ProductsCare",

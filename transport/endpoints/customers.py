@@ -17,7 +17,15 @@ from api.customers import (
 )
 from services import customers, legacy_import
 from services.errors import NotFound, Unauthorized
-from transport.http import dump, load_body, load_query, no_content, reply, transaction
+from transport.http import (
+    close_request_session,
+    dump,
+    load_body,
+    load_query,
+    no_content,
+    reply,
+    transaction,
+)
 from transport.limits import check_limit, count_hit, limit_request
 from transport.routing import ADMIN, ADMIN_API, ADMIN_SELF, ADMIN_SELF_API, PUBLIC, route
 
@@ -179,6 +187,7 @@ async def erase_customer(request: Request, customer_id: int):
     "/customers/import",
     "POST",
     auth=ADMIN,
+    long_running=True,
     body=ImportRequestSchema,
     errors=(400, 401, 403, 409, 502, 503),
     summary="Import customers from the legacy database",
@@ -186,5 +195,7 @@ async def erase_customer(request: Request, customer_id: int):
 async def import_customers(request: Request):
     data = load_body(request, ImportRequestSchema())
     app = request.app
+    # The import commits batch by batch on its own; the auth check's transaction ends here.
+    await close_request_session(request)
     report = await legacy_import.import_customers(app.ctx.db, app.ctx.settings, data["dry_run"])
     return reply(report)

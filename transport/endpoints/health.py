@@ -36,7 +36,9 @@ async def echo(request: Request):
 @route("/health", "GET", auth=PUBLIC, response=HealthSchema, errors=(503,), summary="Health")
 async def health_check(request: Request):
     app = request.app
-    report = await health.check(app.ctx.db, app.ctx.settings, getattr(app.ctx, "broker", None))
+    report = await health.check(
+        app.ctx.db, app.ctx.settings, getattr(app.ctx, "broker", None), app.ctx.migrations
+    )
     body = {"service": app.ctx.settings.SERVICE_NAME, **report}
     return reply(body, status=200 if report["status"] == "healthy" else 503)
 

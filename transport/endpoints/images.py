@@ -28,6 +28,7 @@ class ImageQuerySchema(RequestSchema):
     "/images",
     "POST",
     auth=ADMIN,
+    long_running=True,
     query=ImageQuerySchema,
     status=201,
     body_limit=None,
@@ -57,7 +58,8 @@ async def serve_image(request: Request, img_path: str):
     if path is None or not await asyncio.to_thread(path.is_file):
         raise NotFound("Image not found")
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return await file(path, mime_type=mime, headers={"Cache-Control": IMMUTABLE})
+    # Lower case: Sanic's file() adds its own "no-cache" unless this exact key is present.
+    return await file(path, mime_type=mime, headers={"cache-control": IMMUTABLE})
 
 
 @route(

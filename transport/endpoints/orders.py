@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from sanic import Request
 
+from api.base import PageQuerySchema
 from api.orders import (
     OrderBasicSchema,
     OrderCreatedSchema,
     OrderCreateSchema,
     OrderFullSchema,
     OrderListQuerySchema,
+    OrderPageSchema,
     OrderUpdateSchema,
     StatusChangeQuerySchema,
     StatusChangeSchema,
@@ -18,7 +20,7 @@ from services import orders
 from services.errors import ValidationFailed
 from transport.http import dump, load_body, load_query, principal, reply, transaction
 from transport.limits import limit_request
-from transport.routing import ADMIN, OPT_CUSTOMER, route
+from transport.routing import ADMIN, ADMIN_OWNER, ADMIN_SELF, OPT_CUSTOMER, route
 
 ORDER = "/orders/<order_id:int>"
 # Checkout is the busiest write route; building its schema once saves deep-copying its fields.
@@ -77,15 +79,35 @@ async def list_orders(request: Request):
 @route(
     ORDER,
     "GET",
-    auth=ADMIN,
+    auth=ADMIN_OWNER,
     response=OrderFullSchema,
     errors=(401, 403, 404),
-    summary="Read an order with all its lines",
+    summary="Read an order with all its lines (staff, or the order's own customer)",
 )
 async def read_order(request: Request, order_id: int):
+    caller = principal(request)
+    owner_id = caller.id if caller.kind == "customer" else None
     async with transaction(request) as session:
-        order = await orders.order_details(session, order_id)
+        order = await orders.order_details(session, order_id, owner_id)
     return reply(order)
+
+
+@route(
+    "/customers/<customer_id:int>/orders",
+    "GET",
+    auth=ADMIN_SELF,
+    query=PageQuerySchema,
+    response=OrderPageSchema,
+    errors=(400, 401, 403, 404),
+    summary="A customer's orders, newest first (paged)",
+)
+async def list_customer_orders(request: Request, customer_id: int):
+    page = load_query(request, PageQuerySchema())
+    async with transaction(request) as session:
+        items, count = await orders.customer_orders(
+            session, customer_id, page["limit"], page["offset"]
+        )
+    return reply({"items": items, "count": count})
 
 
 @route(

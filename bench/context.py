@@ -1,0 +1,113 @@
+"""A scenario's surroundings: its own database, the server process it starts, the machine."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+from db.engine import Database
+from tests.support import free_port, new_database, remove_database
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret-which-is-long-enough-to-sign"
+DEFAULT_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass
+class Context:
+    database_url: str
+    db: Database
+    base_url: str = ""
+    process: subprocess.Popen | None = None
+
+    async def start_server(self, workers: int = 1, **env: str) -> None:
+        port = free_port()
+        environment = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "PORT": str(port),
+            "WORKERS": str(workers),
+            "APP_ENV": "development",
+            "JWT_SECRET": SECRET,
+            "RATE_LIMITS_ENABLED": "false",
+            "DISPATCHER_IN_SERVER": "false",
+            "LOG_LEVEL": "warning",
+            "AUTO_MIGRATE": "false",
+            **env,
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "main.py", "serve"],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+        )
+        self.base_url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):
+                try:
+                    if (await client.get(f"{self.base_url}/health")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise RuntimeError("server did not start")
+
+    def stop_server(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None
+
+
+def database_server() -> str:
+    return (
+        os.environ.get("BENCH_DATABASE_URL")
+        or os.environ.get("TEST_DATABASE_URL")
+        or DEFAULT_SERVER
+    )
+
+
+def _server_or_sqlite() -> str | None:
+    server = database_server()
+    return None if server.startswith("sqlite") else server
+
+
+async def create_database() -> str:
+    return await new_database(_server_or_sqlite(), f"{ROOT}/var", "shop_bench")
+
+
+async def drop_database(url: str) -> None:
+    await remove_database(_server_or_sqlite(), url)
+
+
+def machine() -> str:
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
+    memory = (
+        Path("/proc/meminfo").read_text().split("\n")[0] if Path("/proc/meminfo").exists() else ""
+    )
+    kib = int(re.sub(r"\D", "", memory) or 0)
+    return (
+        f"{model.group(1) if model else platform.processor()}, {os.cpu_count()} cores, "
+        f"{kib / 1024 / 1024:.0f} GiB RAM, Python {platform.python_version()}"
+    )
+
+
+async def database_version(db: Database) -> str:
+    async with db.session() as session:
+        if db.dialect == "postgresql":
+            version = await session.scalar(text("SHOW server_version"))
+            return f"PostgreSQL {version}"
+        return "SQLite " + str(await session.scalar(text("select sqlite_version()")))

@@ -1,0 +1,1 @@
+"""Query builders: select statements and conditions that services run on their session."""

@@ -1,0 +1,29 @@
+"""Money rules: the shop counts whole rubles, the payment gateway kopecks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+KOPECKS_PER_RUBLE = 100
+
+
+def to_kopecks(rubles: int) -> int:
+    return rubles * KOPECKS_PER_RUBLE
+
+
+def to_rubles(kopecks: int) -> int:
+    return kopecks // KOPECKS_PER_RUBLE
+
+
+def line_amount(unit_price: int, quantity: int) -> int:
+    return unit_price * quantity
+
+
+def lines_subtotal(lines: Iterable[tuple[int, int]]) -> int:
+    """The sum of (unit price, quantity) lines, in the unit of the prices."""
+    return sum(line_amount(price, quantity) for price, quantity in lines)
+
+
+def order_total(lines: Iterable[tuple[int, int]], delivery_cost: int) -> int:
+    """What the customer pays: the goods at their order-time prices plus delivery."""
+    return lines_subtotal(lines) + delivery_cost
