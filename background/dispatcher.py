@@ -134,9 +134,11 @@ class Dispatcher:
                 del waiting[row.id]
                 if await self._hold_lease(row):
                     await self._finish(row, await self._attempt(row))
-        except asyncio.CancelledError:
-            # Stopped mid-batch: the rows not yet tried go back at once, not when leases end.
-            await asyncio.shield(self._release(list(waiting.values())))
+        except BaseException:
+            # Stopped or failed mid-batch: the rows not yet tried go back at once, not when
+            # their leases end.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._release(list(waiting.values())))
             raise
         return len(rows)
 
