@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from db.engine import Database
 from db.models import AppLock, OutboxMessage
 from db.models.base import utcnow
-from services.orders import cancel_unpaid_orders
 from services.payments import reconcile_payments
+from services.status_changes import cancel_unpaid_orders
 
 log = logging.getLogger("shop.jobs")
 

@@ -8,30 +8,35 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, false, func, insert, not_, or_, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
-    Category,
-    Color,
     Customer,
     DeliveryType,
-    Good,
     IdempotencyKey,
     Order,
     OrderLine,
-    PaymentAttempt,
-    Size,
     Status,
-    StatusChange,
     Variation,
 )
 from db.models.base import utcnow
-from db.queries.orders import order_search
+from db.queries.orders import (
+    CONTACT_KEYS,
+    DELIVERY_AND_INTAKE,
+    GUEST,
+    NEW_GUEST,
+    NEW_LINES,
+    NEW_ORDER,
+    NEW_STATUS_CHANGE,
+    ORDERABLE,
+    UPDATE_GUEST,
+    order_search,
+)
 from helpers import metrics
 from helpers.money import order_total
-from helpers.timestamps import format_timestamp, within_days
+from helpers.timestamps import within_days
 from services import notifications
 from services.activity import record_activity
 from services.customers import CONTACT_FIELDS, PROFILE_FIELDS, created_payload, get_customer
@@ -42,12 +47,12 @@ from services.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from services.goods import variation_fields
+from services.order_views import basic_view, full_orders, line_view
 from services.outbox import emit_event
-from services.stock import consume_stock, release_stock, reserve_stock
+from services.status_changes import change_status
+from services.stock import reserve_stock
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-CONTACT_KEYS = ("first_name", "second_name", "last_name", "phone_number", "email")
 ADDRESS_KEYS = ("city", "street", "house_number", "apartment", "other_info", "delivery_address")
 
 
@@ -109,60 +114,12 @@ def merge_lines(
     return dict(amounts), prices, list(prices)
 
 
-_variations = Variation.__table__
-_goods = Good.__table__
-_customers = Customer.__table__
-_orders = Order.__table__
-_order_lines = OrderLine.__table__
-
-# Checkout statements are built once: a prebuilt statement skips SQL generation per request.
-_ORDERABLE = (
-    select(
-        _variations.c.id,
-        _variations.c.name,
-        _variations.c.price,
-        _variations.c.discounted_price,
-        or_(_variations.c.is_delete, _goods.c.is_delete, not_(_goods.c.is_visible)).label("hidden"),
-    )
-    .join(_goods, _goods.c.id == _variations.c.good_id)
-    .where(_variations.c.id.in_(bindparam("ids", expanding=True)))
-)
-_DELIVERY_AND_INTAKE = select(
-    DeliveryType.__table__.c.name,
-    DeliveryType.__table__.c.cost,
-    exists().where(Status.__table__.c.id == bindparam("status_id")).label("intake_configured"),
-).where(DeliveryType.__table__.c.id == bindparam("delivery_type_id"))
-_GUEST = (
-    select(_customers.c.id, *(_customers.c[key] for key in CONTACT_KEYS))
-    .where(
-        or_(
-            _customers.c.phone_number == bindparam("phone"),
-            _customers.c.email == bindparam("email"),
-        ),
-        _customers.c.is_registered.is_(False),
-        _customers.c.status == "active",
-    )
-    .order_by(
-        # A guest without a phone compares to NULL, which PostgreSQL would sort first.
-        func.coalesce(_customers.c.phone_number == bindparam("phone"), false()).desc(),
-        _customers.c.id.desc(),
-    )
-    .limit(1)
-    .with_for_update()
-)
-_NEW_GUEST = insert(_customers).returning(*_customers.c)
-_UPDATE_GUEST = update(_customers).where(_customers.c.id == bindparam("guest_id"))
-_NEW_ORDER = insert(_orders).returning(*_orders.c)
-_NEW_LINES = insert(_order_lines).returning(*_order_lines.c, sort_by_parameter_order=True)
-_NEW_STATUS_CHANGE = insert(StatusChange.__table__)
-
-
 async def _orderable_variations(
     session: AsyncSession, lines: list[dict], problems: dict
 ) -> dict[int, Any]:
     """Id, name and prices of the ordered variations; unknown or hidden ones are problems."""
     ids = sorted({line["variation_id"] for line in lines})
-    found = {row.id: row for row in await session.execute(_ORDERABLE, {"ids": ids})}
+    found = {row.id: row for row in await session.execute(ORDERABLE, {"ids": ids})}
     for index, line in enumerate(lines):
         row = found.get(line["variation_id"])
         if row is None:
@@ -179,7 +136,7 @@ async def _server_delivery(session: AsyncSession, settings, data: dict, problems
     """
     row = (
         await session.execute(
-            _DELIVERY_AND_INTAKE,
+            DELIVERY_AND_INTAKE,
             {
                 "delivery_type_id": data["delivery_type_id"],
                 "status_id": settings.ORDER_INITIAL_STATUS_ID,
@@ -208,19 +165,19 @@ async def _order_customer(session: AsyncSession, customer_id: int | None, data: 
             contact = {key: getattr(customer, key) or body_contact[key] for key in CONTACT_KEYS}
             return customer.id, contact
     guest = (
-        await session.execute(_GUEST, {"phone": data["phone_number"], "email": data["email"]})
+        await session.execute(GUEST, {"phone": data["phone_number"], "email": data["email"]})
     ).first()
     if guest is None:
         created = (
             await session.execute(
-                _NEW_GUEST, {**body_contact, "is_registered": False, "source": "guest_order"}
+                NEW_GUEST, {**body_contact, "is_registered": False, "source": "guest_order"}
             )
         ).one()
         await emit_event(session, "CustomerCreated", **created_payload(created))
         return created.id, body_contact
     changed = {key: value for key, value in body_contact.items() if getattr(guest, key) != value}
     if changed:
-        await session.execute(_UPDATE_GUEST, {**body_contact, "guest_id": guest.id})
+        await session.execute(UPDATE_GUEST, {**body_contact, "guest_id": guest.id})
         await _emit_guest_changes(session, guest.id, body_contact, changed)
     return guest.id, body_contact
 
@@ -280,7 +237,7 @@ async def place_order(
     total = order_total(((prices[vid], amounts[vid]) for vid in ordered_ids), delivery_cost)
     order = (
         await session.execute(
-            _NEW_ORDER,
+            NEW_ORDER,
             {
                 "customer_id": buyer_id,
                 "status_id": settings.ORDER_INITIAL_STATUS_ID,
@@ -296,7 +253,7 @@ async def place_order(
     ).one()
     order_lines = (
         await session.execute(
-            _NEW_LINES,
+            NEW_LINES,
             [
                 {
                     "order_id": order.id,
@@ -308,7 +265,7 @@ async def place_order(
             ],
         )
     ).all()
-    await session.execute(_NEW_STATUS_CHANGE, {"order_id": order.id, "status_id": order.status_id})
+    await session.execute(NEW_STATUS_CHANGE, {"order_id": order.id, "status_id": order.status_id})
     await _emit_order_created(session, order, order_lines)
     await record_activity(session, "order_created", buyer_id, {"order_id": order.id})
     named_lines = [(line, variations[line.variation_id].name) for line in order_lines]
@@ -387,137 +344,6 @@ async def customer_orders(
     )
 
 
-async def full_orders(session: AsyncSession, orders: list[Order]) -> list[dict]:
-    """OrderFull for many orders in a fixed number of queries."""
-    if not orders:
-        return []
-    order_ids = [order.id for order in orders]
-    lines = list(
-        await session.scalars(
-            select(OrderLine).where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.id)
-        )
-    )
-    variation_rows = (
-        await session.execute(
-            select(Variation, Good, Category, Color, Size)
-            .join(Good, Good.id == Variation.good_id)
-            .join(Category, Category.id == Good.category_id)
-            .join(Color, Color.id == Variation.color_id)
-            .join(Size, Size.id == Variation.size_id)
-            .where(Variation.id.in_({line.variation_id for line in lines}))
-        )
-    ).all()
-    variations = {row[0].id: _variation_view(*row) for row in variation_rows}
-    customer_ids = {order.customer_id for order in orders if order.customer_id}
-    customers = {
-        customer.id: customer
-        for customer in await session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))
-    }
-    statuses = {s.id: s for s in await session.scalars(select(Status))}
-    delivery_types = {d.id: d for d in await session.scalars(select(DeliveryType))}
-    lines_by_order = defaultdict(list)
-    for line in lines:
-        lines_by_order[line.order_id].append(
-            {
-                **line_view(line),
-                "order_id": line.order_id,
-                "variation": variations.get(line.variation_id),
-            }
-        )
-    return [
-        {
-            **basic_view(order),
-            "customer": _customer_short(customers.get(order.customer_id)),
-            "status": {"id": order.status_id, "name": statuses[order.status_id].name},
-            "delivery_type": {
-                "id": order.delivery_type_id,
-                "name": delivery_types[order.delivery_type_id].name,
-            },
-            "contact": {key: getattr(order, f"contact_{key}") for key in CONTACT_KEYS},
-            "variations": lines_by_order[order.id],
-        }
-        for order in orders
-    ]
-
-
-def basic_view(order: Order) -> dict:
-    return {
-        "id": order.id,
-        "customer_id": order.customer_id,
-        "is_payed": order.is_payed,
-        "status_id": order.status_id,
-        "delivery_type_id": order.delivery_type_id,
-        "sberbank_id": order.sberbank_id,
-        "city": order.city,
-        "street": order.street,
-        "house_number": order.house_number,
-        "apartment": order.apartment,
-        "other_info": order.other_info,
-        "is_cash_payment": order.is_cash_payment,
-        "delivery_address": order.delivery_address,
-        "delivery_cost": order.delivery_cost,
-        "created_at": format_timestamp(order.created_at),
-        "total_sum": order.total_sum,
-    }
-
-
-def line_view(line: OrderLine) -> dict:
-    return {
-        "id": line.id,
-        "variation_id": line.variation_id,
-        "amount": line.amount,
-        "current_price": line.current_price,
-    }
-
-
-def _variation_view(variation, good, category, color, size) -> dict:
-    return {
-        **variation_fields(variation),
-        "good": {
-            "id": good.id,
-            "name": good.name,
-            "article": good.article,
-            "good_1c_id": good.good_1c_id,
-            "category_id": good.category_id,
-            "barcode": good.barcode,
-            "structure_id": good.structure_id,
-            "products_care_id": good.products_care_id,
-            "description": good.description,
-            "is_visible": good.is_visible,
-            "default_variation": good.default_variation,
-            "weight": float(good.weight) if good.weight is not None else None,
-            "category": {"id": category.id, "name": category.name, "parent_id": category.parent_id},
-        },
-        "color": {"id": color.id, "name": color.name, "code": color.code},
-        "size": {"id": size.id, "name": size.name},
-    }
-
-
-def _customer_short(customer: Customer | None) -> dict | None:
-    if customer is None:
-        return None
-    return {
-        "id": customer.id,
-        "login": customer.login,
-        "first_name": customer.first_name,
-        "second_name": customer.second_name,
-        "last_name": customer.last_name,
-        "email": customer.email,
-        "birthday": customer.birthday.isoformat() if customer.birthday else None,
-        "phone_number": customer.phone_number,
-    }
-
-
-async def order_quantities(session: AsyncSession, order_id: int) -> dict[int, int]:
-    rows = await session.execute(
-        select(OrderLine.variation_id, OrderLine.amount).where(OrderLine.order_id == order_id)
-    )
-    quantities: dict[int, int] = defaultdict(int)
-    for variation_id, amount in rows:
-        quantities[variation_id] += amount
-    return dict(quantities)
-
-
 async def update_order(session: AsyncSession, settings, order_id: int, data: dict) -> Order:
     order = await get_order(session, order_id, for_update=True)
     if "id" in data and data.pop("id") != order_id:
@@ -560,85 +386,3 @@ async def _check_order_references(session: AsyncSession, data: dict) -> None:
             problems[key] = [message]
     if problems:
         raise ValidationFailed(problems)
-
-
-async def change_status(session: AsyncSession, settings, order: Order, new_status: int) -> None:
-    """Status history row, reservation effects and the event, in the caller's transaction."""
-    old_status = order.status_id
-    cancelled = set(settings.ORDER_CANCELLED_STATUS_IDS)
-    handed = set(settings.ORDER_HANDED_TO_1C_STATUS_IDS)
-    effect = None
-    if order.reservation != "consumed":
-        quantities = await order_quantities(session, order.id)
-        if order.reservation == "released" and new_status not in cancelled:
-            await reserve_stock(session, quantities)
-            order.reservation, effect = "active", "reserved"
-        if order.reservation == "active" and new_status in handed:
-            await consume_stock(session, quantities)
-            order.reservation, effect = "consumed", "consumed"
-        elif order.reservation == "active" and new_status in cancelled:
-            await release_stock(session, quantities)
-            order.reservation, effect = "released", "released"
-    order.status_id = new_status
-    session.add(StatusChange(order_id=order.id, status_id=new_status))
-    await emit_event(
-        session,
-        "OrderStatusChanged",
-        order_id=order.id,
-        old_status_id=old_status,
-        new_status_id=new_status,
-        reservation=effect,
-    )
-    await notifications.notify_status_changed(session, settings, order)
-
-
-async def status_history(session: AsyncSession, order_id: int) -> list[StatusChange]:
-    await get_order(session, order_id)
-    rows = await session.scalars(
-        select(StatusChange)
-        .where(StatusChange.order_id == order_id)
-        .order_by(StatusChange.created_at, StatusChange.id)
-    )
-    return list(rows)
-
-
-async def all_status_changes(session: AsyncSession, filters: dict) -> tuple[list, int | None]:
-    conditions = []
-    if "status_id" in filters:
-        conditions.append(StatusChange.status_id == filters["status_id"])
-    query = select(StatusChange).where(*conditions).order_by(StatusChange.id)
-    total = None
-    if "limit" in filters or "offset" in filters:
-        query = query.limit(filters.get("limit", 50)).offset(filters.get("offset", 0))
-        total = await session.scalar(
-            select(func.count()).select_from(StatusChange).where(*conditions)
-        )
-    return list(await session.scalars(query)), total
-
-
-async def cancel_unpaid_orders(session: AsyncSession, settings) -> int:
-    """Online orders unpaid for UNPAID_ORDER_TTL_MIN in the initial status are cancelled,
-    unless a payment attempt of theirs is still open or not yet settled with the gateway."""
-    if settings.UNPAID_ORDER_TTL_MIN <= 0 or not settings.ORDER_CANCELLED_STATUS_IDS:
-        return 0
-    deadline = utcnow() - timedelta(minutes=settings.UNPAID_ORDER_TTL_MIN)
-    stale = list(
-        await session.scalars(
-            select(Order)
-            .where(
-                Order.is_payed.is_(False),
-                Order.is_cash_payment.is_(False),
-                Order.status_id == settings.ORDER_INITIAL_STATUS_ID,
-                Order.created_at < deadline,
-                # A registered attempt may still be paid; reconciliation settles it first.
-                ~exists().where(
-                    PaymentAttempt.order_id == Order.id, PaymentAttempt.state == "registered"
-                ),
-            )
-            .order_by(Order.id)
-            .with_for_update(skip_locked=True)
-        )
-    )
-    for order in stale:
-        await change_status(session, settings, order, settings.ORDER_CANCELLED_STATUS_IDS[0])
-    return len(stale)

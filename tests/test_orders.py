@@ -412,7 +412,7 @@ async def test_unpaid_online_orders_are_cancelled(settings, db, client, admin_he
 
     from db.models import Order
     from db.models.base import utcnow
-    from services.orders import cancel_unpaid_orders
+    from services.status_changes import cancel_unpaid_orders
 
     shop = await setup_shop(client, admin_headers)
     online = (await client.post("/orders", json=order_body(shop))).json()

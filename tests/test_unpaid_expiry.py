@@ -10,7 +10,7 @@ from sqlalchemy import update
 from config import SettingsError, load_settings
 from db.models import Order, PaymentAttempt
 from db.models.base import utcnow
-from services.orders import cancel_unpaid_orders
+from services.status_changes import cancel_unpaid_orders
 from tests.test_orders import order_body, setup_shop
 
 

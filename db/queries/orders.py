@@ -1,12 +1,21 @@
-"""Order conditions: the staff search over order numbers and the buyer's contacts."""
+"""Order statements: checkout's prebuilt inserts and selects, and the staff order search."""
 
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import false, or_
+from sqlalchemy import bindparam, exists, false, func, insert, not_, or_, select, update
 
-from db.models import Order
+from db.models import (
+    Customer,
+    DeliveryType,
+    Good,
+    Order,
+    OrderLine,
+    Status,
+    StatusChange,
+    Variation,
+)
 from db.queries.matching import contains_text, escape_like
 
 PHONE_PUNCTUATION = re.compile(r"[\s()+\-]")
@@ -32,3 +41,53 @@ def order_search(text: str):
         Order.contact_email,
     )
     return or_(*contains_text(columns, text))
+
+
+CONTACT_KEYS = ("first_name", "second_name", "last_name", "phone_number", "email")
+
+_variations = Variation.__table__
+_goods = Good.__table__
+_customers = Customer.__table__
+_orders = Order.__table__
+_order_lines = OrderLine.__table__
+
+# Checkout statements are built once: a prebuilt statement skips SQL generation per request.
+ORDERABLE = (
+    select(
+        _variations.c.id,
+        _variations.c.name,
+        _variations.c.price,
+        _variations.c.discounted_price,
+        or_(_variations.c.is_delete, _goods.c.is_delete, not_(_goods.c.is_visible)).label("hidden"),
+    )
+    .join(_goods, _goods.c.id == _variations.c.good_id)
+    .where(_variations.c.id.in_(bindparam("ids", expanding=True)))
+)
+DELIVERY_AND_INTAKE = select(
+    DeliveryType.__table__.c.name,
+    DeliveryType.__table__.c.cost,
+    exists().where(Status.__table__.c.id == bindparam("status_id")).label("intake_configured"),
+).where(DeliveryType.__table__.c.id == bindparam("delivery_type_id"))
+GUEST = (
+    select(_customers.c.id, *(_customers.c[key] for key in CONTACT_KEYS))
+    .where(
+        or_(
+            _customers.c.phone_number == bindparam("phone"),
+            _customers.c.email == bindparam("email"),
+        ),
+        _customers.c.is_registered.is_(False),
+        _customers.c.status == "active",
+    )
+    .order_by(
+        # A guest without a phone compares to NULL, which PostgreSQL would sort first.
+        func.coalesce(_customers.c.phone_number == bindparam("phone"), false()).desc(),
+        _customers.c.id.desc(),
+    )
+    .limit(1)
+    .with_for_update()
+)
+NEW_GUEST = insert(_customers).returning(*_customers.c)
+UPDATE_GUEST = update(_customers).where(_customers.c.id == bindparam("guest_id"))
+NEW_ORDER = insert(_orders).returning(*_orders.c)
+NEW_LINES = insert(_order_lines).returning(*_order_lines.c, sort_by_parameter_order=True)
+NEW_STATUS_CHANGE = insert(StatusChange.__table__)

@@ -16,7 +16,7 @@ from api.orders import (
     StatusChangeQuerySchema,
     StatusChangeSchema,
 )
-from services import orders
+from services import order_views, orders, status_changes
 from services.errors import ValidationFailed
 from transport.http import dump, load_body, load_query, principal, reply, transaction
 from transport.limits import limit_request
@@ -123,7 +123,7 @@ async def update_order(request: Request, order_id: int):
     data = load_body(request, OrderUpdateSchema())
     async with transaction(request) as session:
         order = await orders.update_order(session, request.app.ctx.settings, order_id, data)
-        body = orders.basic_view(order)
+        body = order_views.basic_view(order)
     request.app.ctx.catalog_cache.invalidate()
     return reply(body)
 
@@ -139,7 +139,7 @@ async def update_order(request: Request, order_id: int):
 )
 async def order_status_changes(request: Request, order_id: int):
     async with transaction(request) as session:
-        changes = await orders.status_history(session, order_id)
+        changes = await status_changes.status_history(session, order_id)
     return dump(StatusChangeSchema(many=True), changes)
 
 
@@ -156,6 +156,6 @@ async def order_status_changes(request: Request, order_id: int):
 async def all_status_changes(request: Request):
     filters = load_query(request, StatusChangeQuerySchema())
     async with transaction(request) as session:
-        changes, count = await orders.all_status_changes(session, filters)
+        changes, count = await status_changes.all_status_changes(session, filters)
     items = StatusChangeSchema(many=True).dump(changes)
     return reply(items if count is None else {"items": items, "count": count})
