@@ -58,6 +58,10 @@ class OrderBasicSchema(Schema):
     delivery_cost = fields.Integer()
     created_at = Timestamp()
     total_sum = fields.Integer()
+    refunded_sum = fields.Integer(metadata={"description": "refunded to the buyer, rubles"})
+    payment_state = fields.String(
+        metadata={"enum": ["unpaid", "paid", "partially_refunded", "refunded"]}
+    )
 
 
 class OrderCreatedSchema(OrderBasicSchema):

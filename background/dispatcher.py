@@ -28,6 +28,7 @@ from helpers.telegram import (
     plain_text,
 )
 from services.payments import confirm_payment_job
+from services.refunds import submit_refund_job
 
 log = logging.getLogger("shop.dispatcher")
 
@@ -68,6 +69,7 @@ class Dispatcher:
         alerts=None,
         jobs: list[Job] = (),
         lease: timedelta = LEASE,
+        refund_sender=None,
     ):
         self.db = db
         self.lease = lease
@@ -75,6 +77,7 @@ class Dispatcher:
         self.settings = settings
         self.publisher = publisher
         self.payment_checker = payment_checker
+        self.refund_sender = refund_sender
         self.alerts = alerts
         self.telegram = (
             TelegramClient(settings.TELEGRAM_API_BASE, settings.TELEGRAM_TOKEN)
@@ -220,6 +223,10 @@ class Dispatcher:
             if self.payment_checker is None:
                 raise RetryAt(backoff(row.attempts), "payment checks are not configured")
             await self.payment_checker(row.payload)
+        elif row.kind == "refund":
+            if self.refund_sender is None:
+                raise RetryAt(backoff(row.attempts), "refunds are not configured")
+            await self.refund_sender(row.payload)
         else:
             raise GiveUp(f"unknown outbox kind {row.kind}")
 
@@ -303,4 +310,15 @@ def build_dispatcher(db: Database, settings, broker, alerts, gateway) -> Dispatc
     async def check_payment(payload: dict) -> None:
         await confirm_payment_job(db, settings, payload, alerts, gateway)
 
-    return Dispatcher(db, settings, broker, check_payment, alerts, build_jobs(db, settings))
+    async def send_refund(payload: dict) -> None:
+        await submit_refund_job(db, settings, payload, gateway)
+
+    return Dispatcher(
+        db,
+        settings,
+        broker,
+        check_payment,
+        alerts,
+        build_jobs(db, settings, gateway),
+        refund_sender=send_refund,
+    )

@@ -1,4 +1,5 @@
-"""Periodic jobs: payment reconciliation, unpaid-order expiry, purge of delivered messages."""
+"""Periodic jobs: payment and refund reconciliation, unpaid-order expiry, purge of delivered
+messages."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from db.engine import Database
 from db.models import AppLock, OutboxMessage
 from db.models.base import utcnow
 from services.payments import reconcile_payments
+from services.refunds import reconcile_refunds
 from services.status_changes import cancel_unpaid_orders
 
 log = logging.getLogger("shop.jobs")
@@ -32,11 +34,15 @@ class Job:
     run: Callable[[], Awaitable[object]]
 
 
-def build_jobs(db: Database, settings) -> list[Job]:
-    """Every periodic job of the shop, each run about once per `every_s`."""
+def build_jobs(db: Database, settings, gateway=None) -> list[Job]:
+    """Every periodic job of the shop, each run about once per `every_s`; the refund
+    reconciliation needs the payment `gateway`."""
 
     async def reconcile() -> None:
         await reconcile_payments(db, settings)
+
+    async def reconcile_refunded() -> None:
+        await reconcile_refunds(db, settings, gateway)
 
     async def cancel_unpaid() -> None:
         async with db.begin() as session:
@@ -55,6 +61,8 @@ def build_jobs(db: Database, settings) -> list[Job]:
         Job("reconcile_payments", RECONCILE_EVERY_S, reconcile),
         Job("purge_sent_messages", PURGE_EVERY_S, purge_sent),
     ]
+    if gateway is not None:
+        jobs.append(Job("reconcile_refunds", RECONCILE_EVERY_S, reconcile_refunded))
     if settings.UNPAID_ORDER_TTL_MIN > 0:
         jobs.append(Job("cancel_unpaid_orders", CANCEL_UNPAID_EVERY_S, cancel_unpaid))
     return jobs

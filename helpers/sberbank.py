@@ -13,15 +13,23 @@ log = logging.getLogger("shop.sberbank")
 
 
 class GatewayUnavailable(Exception):
-    """Timeout, network error or an answer that is not the gateway's JSON."""
+    """Timeout, network error or an answer that is not the gateway's JSON.
+
+    `reached` is False only when the request surely never got to the gateway (no connection).
+    """
+
+    def __init__(self, reason: str, reached: bool = True):
+        super().__init__(reason)
+        self.reached = reached
 
 
 class GatewayRefused(Exception):
     """The gateway answered with an error code; its message goes back to the client."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, code: str | None = None):
         super().__init__(message)
         self.message = message
+        self.code = code
 
 
 class SberbankGateway:
@@ -46,13 +54,17 @@ class SberbankGateway:
         except (httpx.HTTPError, ValueError) as exc:
             metrics.payment_gateway_requests_total.labels(method, "unavailable").inc()
             log.warning("gateway %s unavailable: %s", method, type(exc).__name__)
-            raise GatewayUnavailable(type(exc).__name__) from None
+            reached = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            raise GatewayUnavailable(type(exc).__name__, reached) from None
         if not isinstance(body, dict):
             metrics.payment_gateway_requests_total.labels(method, "unavailable").inc()
             raise GatewayUnavailable("unexpected answer")
         if str(body.get("errorCode", "0")) != "0":
             metrics.payment_gateway_requests_total.labels(method, "error").inc()
-            raise GatewayRefused(str(body.get("errorMessage") or "Payment gateway error"))
+            raise GatewayRefused(
+                str(body.get("errorMessage") or "Payment gateway error"),
+                str(body.get("errorCode")),
+            )
         metrics.payment_gateway_requests_total.labels(method, "ok").inc()
         return body
 
@@ -61,6 +73,14 @@ class SberbankGateway:
 
     async def order_status(self, gateway_order_id: str) -> dict:
         return await self.call("getOrderStatusExtended.do", {"orderId": gateway_order_id})
+
+    async def refund(self, params: dict) -> dict:
+        """Money back for a paid (deposited) order, in full or in part."""
+        return await self.call("refund.do", params)
+
+    async def reverse(self, params: dict) -> dict:
+        """Cancel a payment that is only held (two-stage), always in full."""
+        return await self.call("reverse.do", params)
 
     async def close(self) -> None:
         await self._http.aclose()

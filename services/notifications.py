@@ -246,3 +246,50 @@ async def notify_status_changed(session: AsyncSession, settings, order) -> None:
         "text": _status_template(order.status_id, "txt").substitute(values),
     }
     await queue_messages(session, [{"kind": "email", "topic": "order_status", "payload": payload}])
+
+
+def rubles_text(kopecks: int) -> str:
+    """A sum for people: whole rubles, with kopecks only when there are any."""
+    rubles, rest = divmod(kopecks, 100)
+    return f"{rubles}.{rest:02d}" if rest else str(rubles)
+
+
+async def notify_staff(session: AsyncSession, settings, topic: str, text: str) -> None:
+    """A Telegram message to the orders chat about something staff must act on."""
+    await _queue_telegram(session, settings, topic, text)
+
+
+async def notify_refund(session: AsyncSession, settings, order: Order, refund, rows) -> None:
+    """The shop's Telegram message and the buyer's email about money returned.
+
+    `rows` are (variation name, quantity, unit price) of the refunded goods.
+    """
+    amount = rubles_text(refund.amount_kopecks)
+    kind = "Отмена оплаты" if refund.kind == "reversal" else "Возврат"
+    lines = [f"<b>{kind} по заказу №{order.id}</b>", f"Сумма: {amount} руб."]
+    lines += [
+        f"{escape(name[:NAME_WIDTH])} | {quantity} | {price}" for name, quantity, price in rows
+    ]
+    if refund.delivery:
+        lines.append(f"Доставка: {order.delivery_cost} руб.")
+    if refund.source == "gateway":
+        lines.append("Проведён в личном кабинете шлюза")
+    await _queue_telegram(session, settings, "order_refunded", "\n".join(lines))
+    if not settings.EMAIL_FROM or not order.contact_email:
+        return
+    items_html = "".join(
+        f"<tr><td>{escape(name)} ({quantity})</td><td>{price} руб.</td></tr>"
+        for name, quantity, price in rows
+    )
+    items_text = "\n".join(f"{name} ({quantity}) — {price} руб." for name, quantity, price in rows)
+    values = {"name": order.contact_first_name, "order_id": order.id, "amount": amount}
+    html_values = {**values, "name": escape(order.contact_first_name)}
+    payload = {
+        "to": order.contact_email,
+        "subject": f"Возврат по заказу №{order.id}",
+        "html": _template("refund_email.html").substitute(html_values, items=items_html),
+        "text": _template("refund_email.txt").substitute(values, items=items_text),
+    }
+    await queue_messages(
+        session, [{"kind": "email", "topic": "order_refunded", "payload": payload}]
+    )

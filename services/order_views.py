@@ -95,7 +95,14 @@ def basic_view(order: Order) -> dict:
         "delivery_cost": order.delivery_cost,
         "created_at": format_timestamp(order.created_at),
         "total_sum": order.total_sum,
+        "refunded_sum": order.refunded_kopecks // 100,
+        "payment_state": payment_state(order),
     }
+
+
+def payment_state(order) -> str:
+    """`unpaid`, `paid`, `partially_refunded` or `refunded`."""
+    return order.payment_state or ("paid" if order.is_payed else "unpaid")
 
 
 def line_view(line: OrderLine) -> dict:

@@ -243,6 +243,11 @@ async def apply_gateway_status(
             )
     elif code in FAILED and attempt is not None and attempt.state == "registered":
         attempt.state = "failed"
+    if order.is_payed and attempt is not None and attempt.state == "paid":
+        # services.refunds builds on this module, so it is imported where it is needed.
+        from services.refunds import record_gateway_refunds
+
+        await record_gateway_refunds(session, settings, order, attempt, status)
 
 
 async def mark_paid(
@@ -268,6 +273,10 @@ async def mark_paid(
     await session.flush()
     await notify_order_paid(session, settings, order.id, paid_at)
     metrics.orders_paid_total.inc()
+    if order.status_id in settings.ORDER_CANCELLED_STATUS_IDS:
+        from services.refunds import reopen_paid_order
+
+        await reopen_paid_order(session, settings, order, attempt)
     return True
 
 

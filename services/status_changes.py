@@ -17,12 +17,16 @@ from services.stock import consume_stock, release_stock, reserve_stock
 
 
 async def order_quantities(session: AsyncSession, order_id: int) -> dict[int, int]:
+    """Units the order holds by variation; refunded units were given back already."""
     rows = await session.execute(
-        select(OrderLine.variation_id, OrderLine.amount).where(OrderLine.order_id == order_id)
+        select(OrderLine.variation_id, OrderLine.amount - OrderLine.refunded_quantity).where(
+            OrderLine.order_id == order_id
+        )
     )
     quantities: dict[int, int] = defaultdict(int)
     for variation_id, amount in rows:
-        quantities[variation_id] += amount
+        if amount > 0:
+            quantities[variation_id] += amount
     return dict(quantities)
 
 

@@ -102,12 +102,20 @@ class FakeSmtp:
 
 @dataclass
 class FakeGateway:
-    """Speaks register.do and getOrderStatusExtended.do of the acquiring gateway."""
+    """Speaks register.do, getOrderStatusExtended.do, refund.do and reverse.do of the
+    acquiring gateway.
+
+    `refund_mode` (refund.do and reverse.do): "ok"; "refuse" (an error answer); "slow_done"
+    (made, but answered after `slow_s`, past the client's timeout); "slow_lost" (answered late,
+    nothing made).
+    """
 
     registered: dict = field(default_factory=dict)
     statuses: dict = field(default_factory=dict)
     requests: list = field(default_factory=list)
     refuse_with: str | None = None
+    refund_mode: str = "ok"
+    slow_s: float = 2.0
     server: object = None
     port: int | None = None
 
@@ -147,6 +155,7 @@ class FakeGateway:
                 }
             )
 
+        self._add_refund_routes(app)
         self.server, self.port = await serve(app, self.port)
         return self
 
@@ -157,3 +166,71 @@ class FakeGateway:
 
     async def stop(self) -> None:
         await shutdown(self.server)
+
+    def _add_refund_routes(self, app: Sanic) -> None:
+        @app.post("/payment/rest/refund.do")
+        async def refund(request):
+            form = {key: values[0] for key, values in request.form.items()}
+            self.requests.append(("refund", form))
+            return json(await self._refund_answer(lambda: self._refund(form)))
+
+        @app.post("/payment/rest/reverse.do")
+        async def reverse(request):
+            form = {key: values[0] for key, values in request.form.items()}
+            self.requests.append(("reverse", form))
+            return json(await self._refund_answer(lambda: self._reverse(form)))
+
+    async def _refund_answer(self, operate) -> dict:
+        if self.refund_mode == "refuse":
+            return {"errorCode": "7", "errorMessage": "Операция невозможна"}
+        answer = operate() if self.refund_mode in ("ok", "slow_done") else {"errorCode": "0"}
+        if self.refund_mode.startswith("slow"):
+            await asyncio.sleep(self.slow_s)
+        return answer
+
+    def _amounts(self, order_id: str) -> dict:
+        status = self.statuses[order_id]
+        held = status["orderStatus"] == 1
+        return status.setdefault(
+            "paymentAmountInfo",
+            {
+                "approvedAmount": status["amount"],
+                "depositedAmount": 0 if held else status["amount"],
+                "refundedAmount": 0,
+                "paymentState": "APPROVED" if held else "DEPOSITED",
+            },
+        )
+
+    def _refund(self, form: dict) -> dict:
+        status = self.statuses.get(form["orderId"])
+        if status is None or status["orderStatus"] not in (2, 4):
+            return {"errorCode": "7", "errorMessage": "Возврат невозможен"}
+        amounts = self._amounts(form["orderId"])
+        amount = int(form["amount"])
+        if amounts["refundedAmount"] + amount > amounts["depositedAmount"]:
+            return {"errorCode": "7", "errorMessage": "Сумма возврата превышает сумму оплаты"}
+        self.refund_in_cabinet(form["orderId"], amount)
+        return {"errorCode": "0", "errorMessage": "Успешно"}
+
+    def _reverse(self, form: dict) -> dict:
+        status = self.statuses.get(form["orderId"])
+        if status is None or status["orderStatus"] != 1:
+            return {"errorCode": "7", "errorMessage": "Отмена невозможна"}
+        status["orderStatus"] = 3
+        self._amounts(form["orderId"])["paymentState"] = "REVERSED"
+        return {"errorCode": "0", "errorMessage": "Успешно"}
+
+    def hold(self, order_id: str) -> None:
+        """Two-stage: the money is held (orderStatus 1), not deposited."""
+        self.statuses[order_id]["orderStatus"] = 1
+        self._amounts(order_id)
+
+    def refund_in_cabinet(self, order_id: str, amount: int) -> None:
+        """A refund as the gateway books it: the refunded sum grows, the order turns status 4."""
+        amounts = self._amounts(order_id)
+        amounts["refundedAmount"] += amount
+        amounts["paymentState"] = "REFUNDED"
+        self.statuses[order_id]["orderStatus"] = 4
+
+    def calls(self, kind: str) -> list[dict]:
+        return [form for name, form in self.requests if name == kind]

@@ -192,5 +192,9 @@ async def test_two_dispatch_processes_deliver_once_log_it_and_stop_cleanly(setti
     assert len(delivered) == len(set(delivered)) == TELEGRAM_ROWS + EMAIL_ROWS
     assert all(line["level"] in {"INFO", "WARNING"} and "time" in line for line in lines)
     started_jobs = [line["job"] for line in lines if line["message"] == "periodic job started"]
-    assert sorted(started_jobs) == ["purge_sent_messages", "reconcile_payments"]
+    assert sorted(started_jobs) == [
+        "purge_sent_messages",
+        "reconcile_payments",
+        "reconcile_refunds",
+    ]
     assert sum(line["message"] == "outbox dispatcher stopped" for line in lines) == 3

@@ -22,6 +22,7 @@ from db.models.orders import IdempotencyKey, Order, OrderLine, StatusChange
 from db.models.outbox import OutboxMessage
 from db.models.password_resets import PasswordReset
 from db.models.payments import PaymentAttempt, PaymentCallback
+from db.models.refunds import Refund
 from db.models.social_accounts import SocialAccount
 from db.models.staff_users import StaffUser
 from db.models.system import AppLock, CatalogState
@@ -53,6 +54,7 @@ __all__ = [
     "PaymentAttempt",
     "PaymentCallback",
     "ProductsCare",
+    "Refund",
     "Size",
     "SocialAccount",
     "StaffUser",

@@ -61,6 +61,9 @@ class Order(DeliveryAddressColumns, Base):
     contact_phone_number: Mapped[str | None] = mapped_column(String(15))
     contact_email: Mapped[str | None] = mapped_column(String(254))
     reservation: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
+    refunded_kopecks: Mapped[int] = mapped_column(BigAmount, default=0, server_default="0")
+    # Null while nothing was refunded: the state then follows `is_payed`.
+    payment_state: Mapped[str | None] = mapped_column(String(20))
     exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
@@ -80,6 +83,8 @@ class OrderLine(Base):
     )
     amount: Mapped[int] = mapped_column(Integer)
     current_price: Mapped[int] = mapped_column(Integer)
+    # Units whose money went back to the buyer; they no longer count for the reservation.
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StatusChange(Base):

@@ -1,0 +1,67 @@
+"""Shapes of refunds: the staff request (full, or by lines and delivery) and the refund."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from api.base import RequestSchema
+from api.fields import Bool, Int, Timestamp
+
+
+class RefundLineInSchema(RequestSchema):
+    """One order line, named by its own id or by its variation (an order has one line each)."""
+
+    line_id = Int(minimum=1)
+    variation_id = Int(minimum=1)
+    quantity = Int(required=True, minimum=1, maximum=1000)
+
+    @validates_schema
+    def names_one_line(self, data, **_kwargs):
+        if ("line_id" in data) == ("variation_id" in data):
+            raise ValidationError("Give either line_id or variation_id.", "line_id")
+
+
+class RefundRequestSchema(RequestSchema):
+    """Empty body or `{"full": true}`: everything not refunded yet. Otherwise `lines` and/or
+    `delivery: true`."""
+
+    full = Bool()
+    lines = fields.List(fields.Nested(RefundLineInSchema), validate=validate.Length(min=1, max=100))
+    delivery = Bool()
+
+    @validates_schema
+    def full_or_parts(self, data, **_kwargs):
+        parts = bool(data.get("lines")) or data.get("delivery") is True
+        if data.get("full") is True and parts:
+            raise ValidationError("Cannot be combined with lines or delivery.", "full")
+        if data.get("full") is False and not parts:
+            raise ValidationError("Name the lines or the delivery to refund.", "lines")
+
+
+class RefundLineSchema(Schema):
+    line_id = fields.Integer()
+    variation_id = fields.Integer()
+    quantity = fields.Integer()
+    unit_price = fields.Integer()
+
+
+class RefundSchema(Schema):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    kind = fields.String(metadata={"enum": ["refund", "reversal"]})
+    source = fields.String(metadata={"enum": ["staff", "auto", "gateway"]})
+    state = fields.String(metadata={"enum": ["pending", "succeeded", "failed"]})
+    amount = fields.Integer(metadata={"description": "whole rubles (kopecks dropped)"})
+    amount_kopecks = fields.Integer()
+    delivery = fields.Boolean()
+    lines = fields.List(fields.Nested(RefundLineSchema))
+    restocked = fields.Boolean(metadata={"description": "the units went back to stock"})
+    staff_user_id = fields.Integer(allow_none=True)
+    gateway_code = fields.String(allow_none=True)
+    gateway_message = fields.String(allow_none=True)
+    created_at = Timestamp()
+    settled_at = Timestamp(allow_none=True)
+    refunded_sum = fields.Integer(metadata={"description": "the order's refunded total, rubles"})
+    payment_state = fields.String(
+        metadata={"enum": ["unpaid", "paid", "partially_refunded", "refunded"]}
+    )

@@ -1,0 +1,64 @@
+"""Refund routes: staff refunds and reversals of an order's online payment, and their list."""
+
+from __future__ import annotations
+
+from sanic import Request
+
+from api.refunds import RefundRequestSchema, RefundSchema
+from services import refunds
+from services.errors import BadGateway
+from transport.endpoints.orders import ORDER, idempotency_key
+from transport.http import load_body, principal, reply, transaction
+from transport.routing import ADMIN, route
+
+STATUS_OF_STATE = {"succeeded": 201, "pending": 202}
+
+
+@route(
+    f"{ORDER}/refund",
+    "POST",
+    auth=ADMIN,
+    body=RefundRequestSchema,
+    response=RefundSchema,
+    status=201,
+    errors=(400, 401, 403, 404, 409, 502),
+    summary="Refund an order's payment in full or by lines (202 while the gateway has not "
+    "answered; the reconciliation settles it)",
+)
+async def refund_order(request: Request, order_id: int):
+    data = load_body(request, RefundRequestSchema())
+    key = idempotency_key(request)
+    caller = principal(request)
+    settings, gateway = request.app.ctx.settings, request.app.ctx.gateway
+    staff_id = caller.id if caller.kind == "staff" else None
+    async with transaction(request) as session:
+        refund_id, call = await refunds.start_refund(
+            session, settings, gateway, order_id, staff_id, data, key
+        )
+    if call is not None:
+        outcome = await refunds.call_gateway(gateway, call)
+        async with transaction(request) as session:
+            await refunds.settle_refund(session, settings, refund_id, outcome)
+    async with transaction(request) as session:
+        body = await refunds.read_refund(session, refund_id)
+    request.app.ctx.catalog_cache.invalidate()
+    if body["state"] == "failed":
+        raise BadGateway(
+            "Refund failed", refund_id=refund_id, gateway_message=body["gateway_message"]
+        )
+    return reply(body, status=STATUS_OF_STATE[body["state"]])
+
+
+@route(
+    f"{ORDER}/refunds",
+    "GET",
+    auth=ADMIN,
+    response=RefundSchema,
+    many=True,
+    errors=(401, 403, 404),
+    summary="Refunds of an order, oldest first",
+)
+async def list_order_refunds(request: Request, order_id: int):
+    async with transaction(request) as session:
+        items = await refunds.order_refunds(session, order_id)
+    return reply(items)
