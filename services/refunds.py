@@ -481,10 +481,11 @@ async def record_gateway_refunds(
         return
     plan = None
     if committed + unexplained >= attempt.amount_kopecks:
-        # All the money is back: so are the goods not refunded yet, unless the sums disagree.
+        # All the money is back, so are the goods not refunded yet, even when an earlier refund
+        # from the cabinet named no goods and the sums of the lines no longer match.
         try:
             plan = plan_refund(
-                lines, delivery, delivery_taken, unexplained, {"full": True}, settings
+                lines, delivery, delivery_taken, attempt.amount_kopecks, {"full": True}, settings
             )
         except Conflict:
             plan = None
