@@ -34,7 +34,8 @@ class RefundRequestSchema(RequestSchema):
         parts = bool(data.get("lines")) or data.get("delivery") is True
         if data.get("full") is True and parts:
             raise ValidationError("Cannot be combined with lines or delivery.", "full")
-        if data.get("full") is False and not parts:
+        named = "full" in data or "lines" in data or "delivery" in data
+        if not parts and named and data.get("full") is not True:
             raise ValidationError("Name the lines or the delivery to refund.", "lines")
 
 

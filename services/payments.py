@@ -347,7 +347,9 @@ async def accept_callback(session: AsyncSession, settings, params: dict[str, str
             )
             await session.flush()
     except IntegrityError:
-        return
+        # Each refund made in the gateway's cabinet sends the same triple: check every one.
+        if params.get("operation") != "refunded":
+            return
     # The gateway's own id names the attempt; the order number only when that id is unknown.
     attempt = await session.scalar(
         select(PaymentAttempt).where(PaymentAttempt.gateway_order_id == md_order)
