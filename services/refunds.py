@@ -551,14 +551,25 @@ async def reopen_paid_order(
     if attempt is None:
         return
     lines, delivery, delivery_taken, committed = await _refund_state(session, order)
-    plan = plan_refund(
-        lines,
-        delivery,
-        delivery_taken,
-        attempt.amount_kopecks - committed,
-        {"full": True},
-        settings,
-    )
+    try:
+        plan = plan_refund(
+            lines,
+            delivery,
+            delivery_taken,
+            attempt.amount_kopecks - committed,
+            {"full": True},
+            settings,
+        )
+    except Conflict:
+        # The order was edited after payment and its lines no longer add up to the payment.
+        await notifications.notify_staff(
+            session,
+            settings,
+            "refund_failed",
+            f"<b>Оплату заказа №{order.id} нужно вернуть вручную</b>\n"
+            "Сумма заказа изменилась после оплаты.",
+        )
+        return
     refund = Refund(
         order_id=order.id,
         attempt_id=attempt.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -177,6 +178,17 @@ async def test_partial_refunds_by_lines_and_delivery(shop_server, gateway, admin
     assert rest.status_code == 201 and rest.json()["amount"] == 4990
     assert rest.json()["refunded_sum"] == TOTAL and rest.json()["payment_state"] == "refunded"
     assert await stock(client, shop["first"]) == {"available": 5, "reserved": 0, "stock": 5}
+
+
+async def test_concurrent_full_refunds_refund_once(shop_server, gateway, admin_headers):
+    client, shop, _ = shop_server
+    order, _ = await paid_order(client, shop, gateway)
+    path = f"/orders/{order['id']}/refund"
+    answers = await asyncio.gather(*(client.post(path, headers=admin_headers) for _ in range(3)))
+    assert sorted(answer.status_code for answer in answers) == [201, 409, 409]
+    assert len(gateway.calls("refund")) == 1
+    view = await order_view(client, admin_headers, order["id"])
+    assert view["refunded_sum"] == TOTAL
 
 
 async def test_units_handed_to_1c_stay_with_1c(shop_server, gateway, admin_headers):
