@@ -112,6 +112,8 @@ def plan_refund(
     amount = sum(to_kopecks(line_amount(by_id[i].price, q)) for i, q in wanted.items())
     if with_delivery:
         amount += to_kopecks(delivery[1])
+    if amount == 0:
+        raise Conflict("Nothing to refund")
     if amount > left_kopecks:
         raise Conflict(OVER_REFUND, refundable_sum=max(left_kopecks, 0) // 100)
     receipt = refund_receipt(lines, delivery, wanted, with_delivery, settings)
@@ -606,11 +608,12 @@ async def submit_refund_job(db, settings, payload: dict, gateway) -> None:
         refund.requested_at = utcnow()
     outcome = await call_gateway(gateway, call)
     async with db.begin() as session:
-        if outcome.state == "not_sent":
-            stored = await session.get(Refund, refund.id, with_for_update=True)
-            stored.requested_at = None
-            raise GatewayUnavailable(outcome.message or "not sent", reached=False)
-        await settle_refund(session, settings, refund.id, outcome)
+        if outcome.state != "not_sent":
+            await settle_refund(session, settings, refund.id, outcome)
+            return
+        stored = await session.get(Refund, refund.id, with_for_update=True)
+        stored.requested_at = None
+    raise GatewayUnavailable(outcome.message or "not sent", reached=False)
 
 
 async def reconcile_refunds(db, settings, gateway) -> int:

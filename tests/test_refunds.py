@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from db.models import Order, PaymentAttempt, Refund
 from db.models.base import utcnow
 from helpers.money import to_kopecks
-from helpers.sberbank import SberbankGateway
+from helpers.sberbank import GatewayUnavailable, SberbankGateway
 from services.errors import Conflict
 from services.payments import callback_checksum, confirm_payment_job
 from services.refunds import (
@@ -26,7 +26,7 @@ from services.refunds import (
 from services.status_changes import cancel_unpaid_orders
 from tests.factories import outbox_payloads
 from tests.fakes import FakeGateway
-from tests.support import auth, customer_token, make_settings
+from tests.support import auth, customer_token, free_port, make_settings
 from tests.test_orders import order_body, setup_shop
 
 RETURN = {"return_url": "https://vinterr-plus.ru/ok", "fail_url": "https://vinterr-plus.ru/fail"}
@@ -412,6 +412,31 @@ async def test_payment_after_expiry_without_stock_is_refunded(
     view = await order_view(client, admin_headers, order["id"])
     assert (view["payment_state"], view["refunded_sum"]) == ("refunded", TOTAL)
     assert await stock(client, shop["first"]) == {"available": 0, "reserved": 5, "stock": 5}
+
+
+async def test_automatic_refund_retries_an_unreachable_gateway_and_alerts_a_refusal(
+    shop_server, gateway, admin_headers, db
+):
+    client, shop, settings = shop_server
+    order, gateway_id = await registered_order(client, shop)
+    await _expire(db, settings, order["id"])
+    line = {"variation_id": shop["first"]["id"], "amount": 5, "current_price": 4990}
+    assert (await client.post("/orders", json=order_body(shop, variations=[line]))).is_success
+    gateway.pay(gateway_id)
+    await client.get(f"/orders/{gateway_id}/status_payment")
+    [job] = await outbox_payloads(db, "refund_submit")
+    down = settings.replace(SBER_BASE_URL=f"http://127.0.0.1:{free_port()}/payment/rest/")
+    with pytest.raises(GatewayUnavailable):
+        await with_gateway(down, submit_refund_job, db, down, job)
+    [refund] = (await client.get(f"/orders/{order['id']}/refunds", headers=admin_headers)).json()
+    assert refund["state"] == "pending"
+    gateway.refund_mode = "refuse"
+    await with_gateway(settings, submit_refund_job, db, settings, job)
+    [refund] = (await client.get(f"/orders/{order['id']}/refunds", headers=admin_headers)).json()
+    assert refund["state"] == "failed" and refund["gateway_message"] == "Операция невозможна"
+    [alert] = await outbox_payloads(db, "refund_failed")
+    assert f"заказа №{order['id']}" in alert["text"]
+    assert len(gateway.calls("refund")) == 1
 
 
 SETTINGS = make_settings("sqlite+aiosqlite:///:memory:", "/nonexistent")
