@@ -95,7 +95,7 @@ async def with_gateway(settings, job, *args):
 
 
 async def test_full_refund_returns_everything(shop_server, gateway, admin_headers, db):
-    client, shop, _ = shop_server
+    client, shop, settings = shop_server
     order, gateway_id = await paid_order(client, shop, gateway)
     response = await client.post(f"/orders/{order['id']}/refund", headers=admin_headers)
     assert response.status_code == 201, response.text
@@ -123,6 +123,15 @@ async def test_full_refund_returns_everything(shop_server, gateway, admin_header
     assert "11780" in emails[0]["text"]
     [event] = await outbox_payloads(db, "OrderRefunded")
     assert event["data"]["amount_kopecks"] == TOTAL * 100
+    params = {"mdOrder": gateway_id, "operation": "refunded", "status": "1"}
+    signed = {**params, "checksum": callback_checksum(params, SECRET)}
+    assert (await client.post("/payments/callback", data=signed)).status_code == 200
+    [check] = await outbox_payloads(db, "callback")
+
+    async def confirm(payload, gateway_client):
+        await confirm_payment_job(db, settings, payload, None, gateway_client)
+
+    await with_gateway(settings, confirm, check)
     again = await client.post(f"/orders/{order['id']}/refund", json={}, headers=admin_headers)
     assert again.status_code == 409 and again.json()["message"] == "Nothing left to refund"
     assert len(gateway.calls("refund")) == 1
