@@ -78,7 +78,9 @@ class Dispatcher:
         self.payment_checker = payment_checker
         self.alerts = alerts
         self.telegram = (
-            TelegramClient(settings.TELEGRAM_API_BASE, settings.TELEGRAM_TOKEN)
+            TelegramClient(
+                settings.TELEGRAM_API_BASE, settings.TELEGRAM_TOKEN, settings.TELEGRAM_TIMEOUT_S
+            )
             if settings.TELEGRAM_TOKEN
             else None
         )

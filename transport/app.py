@@ -116,7 +116,9 @@ async def _open_resources(app: Sanic) -> None:
     await _finish_interrupted_uploads(app)
     app.ctx.gateway = SberbankGateway(settings)
     if settings.TELEGRAM_TOKEN and settings.TELEGRAM_ERRORS_CHAT_ID:
-        app.ctx.alerts_client = TelegramClient(settings.TELEGRAM_API_BASE, settings.TELEGRAM_TOKEN)
+        app.ctx.alerts_client = TelegramClient(
+            settings.TELEGRAM_API_BASE, settings.TELEGRAM_TOKEN, settings.TELEGRAM_TIMEOUT_S
+        )
         chat = settings.TELEGRAM_ERRORS_CHAT_ID
         app.ctx.alerts = AlertQueue(lambda text: app.ctx.alerts_client.send_message(chat, text))
         app.ctx.alerts.start()
