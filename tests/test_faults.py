@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import shutil
+import signal
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -326,3 +329,54 @@ async def test_postgresql_connections_killed_under_load(shop_on_private_pg, priv
     print(f"\nconnections killed: first 200 after {time.monotonic() - killed_at:.2f} s")
     load.check()
     await check_orders_whole(database, shop_on_private_pg["shop"])
+
+
+@needs_postgresql
+async def test_a_worker_killed_mid_checkout(shop_on_private_pg, private_pg, settings, tmp_path):
+    client, shop = shop_on_private_pg["client"], shop_on_private_pg["shop"]
+    keys = [str(uuid.uuid4()) for _ in range(30)]
+    first_answers: dict[str, int] = {}
+
+    async def checkout(key: str, through) -> int | None:
+        try:
+            response = await through.post(
+                "/orders", json=order_body(shop), headers={"Idempotency-Key": key}
+            )
+        except httpx.HTTPError:
+            return None
+        assert response.status_code in (201, 503), response.text
+        return response.json()["id"] if response.status_code == 201 else None
+
+    async def remember(key: str) -> None:
+        order_id = await checkout(key, client)
+        if order_id is not None:
+            first_answers[key] = order_id
+
+    in_flight = [asyncio.create_task(remember(key)) for key in keys]
+
+    async def some_answered() -> bool:
+        return len(first_answers) >= 3
+
+    await wait_for(some_answered)
+    os.kill(shop_on_private_pg["process"].pid, signal.SIGKILL)
+    await asyncio.to_thread(shop_on_private_pg["process"].wait, 30)
+    await asyncio.gather(*in_flight)
+    assert 3 <= len(first_answers) < len(keys)
+
+    process, port = await start_server(
+        settings.replace(DATABASE_URL=private_pg.url), tmp_path / "again.log", WORKERS="1"
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as again:
+            retried = {key: await checkout(key, again) for key in keys}
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait, 30)
+    assert all(order_id is not None for order_id in retried.values())
+    assert {key: retried[key] for key in first_answers} == first_answers
+    assert len(set(retried.values())) == len(keys)
+    assert await check_orders_whole(shop_on_private_pg["db"], shop) == len(keys)
+    async with shop_on_private_pg["db"].session() as session:
+        reserved = dict((await session.execute(select(Variation.id, Variation.reserved))).all())
+    assert reserved[shop["first"]["id"]] == 2 * len(keys)
+    assert reserved[shop["second"]["id"]] == len(keys)
