@@ -10,7 +10,6 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import text
 
-from db.after_commit import on_commit, on_rollback
 from tests import factories
 
 
@@ -166,29 +165,6 @@ async def test_an_upload_whose_row_is_refused_leaves_no_file(client, admin_heade
     assert _media_files(settings) == before
     full = (await client.get(f"/variations/{variation['id']}")).json()
     assert full["images"] == []
-
-
-async def test_after_commit_work_runs_only_for_a_commit(db):
-    done = []
-
-    class Refused(Exception):
-        pass
-
-    try:
-        async with db.begin() as session:
-            on_commit(session, lambda: done.append("published"))
-            on_rollback(session, lambda: done.append("removed"))
-            await session.execute(text("SELECT 1"))
-            raise Refused()
-    except Refused:
-        pass
-    async with db.begin() as session:
-        on_commit(session, lambda: done.append("published"))
-        on_rollback(session, lambda: done.append("removed"))
-        async with session.begin_nested():
-            await session.execute(text("SELECT 1"))
-        assert done == ["removed"]
-    assert done == ["removed", "published"]
 
 
 async def test_start_up_finishes_uploads_a_crash_interrupted(
