@@ -151,6 +151,7 @@ class Settings:
     TELEGRAM_ORDERS_CHAT_ID: str = setting("", None, "telegram_chat_id")
     TELEGRAM_ERRORS_CHAT_ID: str = setting("", None, "telegram_errors_chat_id")
     TELEGRAM_NOTIFY_STOCK_UPDATES: bool = setting(False, _bool)
+    TELEGRAM_TIMEOUT_S: float = setting(15.0, _positive_float)
 
     SMTP_HOST: str = setting("smtp.yandex.ru", None, "email_server")
     SMTP_PORT: int = setting(587, _positive_int, "email_port")

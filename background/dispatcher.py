@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 
 from background.jobs import Job, JobRunner, build_jobs
+from db.after_commit import on_commit
 from db.engine import Database
 from db.models import OutboxMessage
 from db.models.base import utcnow
@@ -80,7 +81,9 @@ class Dispatcher:
         self.refund_sender = refund_sender
         self.alerts = alerts
         self.telegram = (
-            TelegramClient(settings.TELEGRAM_API_BASE, settings.TELEGRAM_TOKEN)
+            TelegramClient(
+                settings.TELEGRAM_API_BASE, settings.TELEGRAM_TOKEN, settings.TELEGRAM_TIMEOUT_S
+            )
             if settings.TELEGRAM_TOKEN
             else None
         )
@@ -288,10 +291,8 @@ class Dispatcher:
                 metrics.outbox_failed_total.labels(row.kind).inc()
                 log.error("outbox message given up", extra={**_about(row), "error": error})
                 if self.alerts is not None:
-                    self.alerts.alert(
-                        f"Уведомление не доставлено: {row.kind} {row.topic}",
-                        key=("give-up", row.kind),
-                    )
+                    text = f"Уведомление не доставлено: {row.kind} {row.topic}"
+                    on_commit(session, lambda: self.alerts.alert(text, key=("give-up", row.kind)))
             else:
                 stored.next_attempt_at = utcnow() + timedelta(seconds=delay)
                 log.warning(

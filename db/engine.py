@@ -59,6 +59,13 @@ def create_engine(
         if record.driver_connection.is_closed():
             raise DisconnectionError("pooled connection was closed by the server")
 
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _broken_protocol_is_a_disconnect(context):
+        # A connection whose server went away mid-operation can be left half-way through its
+        # protocol ("another operation is in progress"); it must leave the pool, not be reused.
+        if type(context.original_exception).__name__ == "InternalClientError":
+            context.is_disconnect = True
+
     return engine
 
 

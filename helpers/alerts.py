@@ -1,6 +1,8 @@
 """Staff alerts to the errors chat: 5xx responses and other cases staff must see; rate-limited.
 
 Sent from an in-process queue, not the database outbox, so a database outage can be reported.
+An alert about data a transaction writes is queued by that transaction's after-commit work
+(db/after_commit.py); a 5xx alert is raised after its request's transaction has rolled back.
 """
 
 from __future__ import annotations

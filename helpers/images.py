@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import secrets
+import time
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -12,6 +13,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # MPO is how Pillow names a camera JPEG that carries more than one picture.
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF"}
 MAX_PIXELS = 40_000_000
+PENDING_SUFFIX = ".tmp"
 
 
 class NotAnImage(Exception):
@@ -47,12 +49,45 @@ def new_image_path() -> str:
     return f"{name[:2]}/{name}.webp"
 
 
-def write_file(root: str, relative: str, content: bytes) -> None:
+def pending_path(root: str, relative: str) -> Path:
+    """Where a file waits, under a temporary name, until its database row is committed."""
     target = Path(root) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(".tmp")
-    temporary.write_bytes(content)
-    os.replace(temporary, target)
+    return target.with_name(target.name + PENDING_SUFFIX)
+
+
+def write_pending(root: str, relative: str, content: bytes) -> Path:
+    pending = pending_path(root, relative)
+    pending.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with pending.open("wb") as output:
+            output.write(content)
+            output.flush()
+            os.fsync(output.fileno())
+    except BaseException:
+        pending.unlink(missing_ok=True)
+        raise
+    return pending
+
+
+def publish_pending(root: str, relative: str) -> None:
+    os.replace(pending_path(root, relative), Path(root) / relative)
+
+
+def stale_pending_files(root: str, older_than_s: float) -> dict[str, Path]:
+    """Temporary files a crash left behind, by the media path they were to be published as."""
+    base = Path(root)
+    if not base.is_dir():
+        return {}
+    cutoff = time.time() - older_than_s
+    stale = {}
+    for pending in base.glob(f"*/*{PENDING_SUFFIX}"):
+        try:
+            if pending.stat().st_mtime > cutoff:
+                continue
+        except FileNotFoundError:
+            continue
+        stale[pending.relative_to(base).as_posix().removesuffix(PENDING_SUFFIX)] = pending
+    return stale
 
 
 def safe_media_path(root: str, relative: str) -> Path | None:

@@ -42,12 +42,17 @@ class TelegramClient:
         if parse_mode:
             payload["parse_mode"] = parse_mode
         response = await self._http.post(self._url, json=payload)
-        if response.status_code == 200:
-            return
         try:
             body = response.json()
         except ValueError:
             body = {}
+        if not isinstance(body, dict):
+            body = {}
+        # A proxy or a broken Bot API may answer 200 without having sent anything.
+        if response.status_code == 200:
+            if body.get("ok") is True:
+                return
+            raise TelegramError("200 without a Bot API answer")
         description = str(body.get("description", ""))
         if response.status_code == 429:
             retry_after = (body.get("parameters") or {}).get("retry_after", 30)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.after_commit import on_commit
 from db.models import DeliveryType, Order, OrderLine, PaymentAttempt, PaymentCallback, Variation
 from db.models.base import utcnow
 from helpers import metrics
@@ -237,10 +238,8 @@ async def apply_gateway_status(
         if paid_amount == expected == to_kopecks(order.total_sum):
             await mark_paid(session, settings, order, attempt, _paid_time(status))
         elif alerts is not None:
-            alerts.alert(
-                f"Сумма оплаты заказа №{order.id} не совпадает: {paid_amount} != {expected}",
-                key=("amount-mismatch", order.id),
-            )
+            text = f"Сумма оплаты заказа №{order.id} не совпадает: {paid_amount} != {expected}"
+            on_commit(session, lambda: alerts.alert(text, key=("amount-mismatch", order.id)))
     elif code in FAILED and attempt is not None and attempt.state == "registered":
         attempt.state = "failed"
     if order.is_payed and attempt is not None and attempt.state == "paid":
@@ -361,10 +360,8 @@ async def accept_callback(session: AsyncSession, settings, params: dict[str, str
     if attempt is None:
         log.warning("payment callback for an unknown order %s", md_order)
         if alerts is not None:
-            alerts.alert(
-                f"Callback шлюза для неизвестного заказа {md_order}",
-                key=("unknown-callback", md_order),
-            )
+            text = f"Callback шлюза для неизвестного заказа {md_order}"
+            on_commit(session, lambda: alerts.alert(text, key=("unknown-callback", md_order)))
         return
     await queue_message(
         session,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
 from sanic import Sanic
-from sanic.response import json
+from sanic.response import json, text
 
 from tests.support import free_port
 
@@ -37,12 +37,18 @@ async def shutdown(server) -> None:
 class FakeTelegram:
     """Speaks sendMessage; `replies` are served first (e.g. a 429), then 200s.
 
-    `delay_s` makes every answer slow, like a Bot API under load.
+    `delay_s` makes every answer slow, like a Bot API under load. `mode` breaks it for a while:
+    "slow" answers only after `slow_s` and then with a 502, so a client that gave up has sent
+    nothing; "garbage" answers 200 with an HTML page, or a 500 every other time. `stop()` and
+    `start()` again on the same port make it "down".
     """
 
     messages: list = field(default_factory=list)
     replies: list = field(default_factory=list)
     delay_s: float = 0.0
+    mode: str = "ok"
+    slow_s: float = 30.0
+    refused: int = 0
     server: object = None
     port: int | None = None
 
@@ -56,6 +62,8 @@ class FakeTelegram:
         @app.post("/<bot_token>/sendMessage")
         async def send_message(request, bot_token):
             await asyncio.sleep(self.delay_s)
+            if self.mode != "ok":
+                return await self._broken()
             if self.replies:
                 status, body = self.replies.pop(0)
                 return json(body, status=status)
@@ -65,6 +73,15 @@ class FakeTelegram:
         self.server, self.port = await serve(app, self.port)
         return self
 
+    async def _broken(self):
+        self.refused += 1
+        if self.mode == "slow":
+            await asyncio.sleep(self.slow_s)
+            return json({"ok": False, "description": "Bad Gateway"}, status=502)
+        if self.refused % 2:
+            return text("<html><body>Service Temporarily Unavailable</body></html>")
+        return text("Internal Server Error", status=500)
+
     async def stop(self) -> None:
         await shutdown(self.server)
 
@@ -73,6 +90,20 @@ class _Inbox:
     def __init__(self):
         self.messages = []
         self.unknown_recipients: set[str] = set()
+        self.mode = "ok"
+        self.slow_s = 30.0
+        self.refused = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.mode == "slow":
+            self.refused += 1
+            await asyncio.sleep(self.slow_s)
+            return "451 4.3.0 Try again later"
+        if self.mode == "garbage":
+            self.refused += 1
+            return "garbage"
+        self.messages.append(envelope)
+        return "250 Message accepted"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.unknown_recipients:
@@ -80,12 +111,11 @@ class _Inbox:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 Message accepted"
-
 
 class FakeSmtp:
+    """An SMTP server; `inbox.mode` "slow" or "garbage" breaks the DATA answer, `stop()` makes
+    it down."""
+
     def __init__(self, port: int | None = None):
         self.inbox = _Inbox()
         self.port = port or free_port()
@@ -105,6 +135,8 @@ class FakeGateway:
     """Speaks register.do, getOrderStatusExtended.do, refund.do and reverse.do of the
     acquiring gateway.
 
+    `mode` breaks register.do: "slow" sleeps `slow_s` first, "garbage" answers 200 with HTML,
+    "error" a bare 500.
     `refund_mode` (refund.do and reverse.do): "ok"; "refuse" (an error answer); "slow_done"
     (made, but answered after `slow_s`, past the client's timeout); "slow_lost" (answered late,
     nothing made).
@@ -115,6 +147,7 @@ class FakeGateway:
     requests: list = field(default_factory=list)
     refuse_with: str | None = None
     refund_mode: str = "ok"
+    mode: str = "ok"
     slow_s: float = 2.0
     server: object = None
     port: int | None = None
@@ -130,6 +163,12 @@ class FakeGateway:
         async def register(request):
             form = {key: values[0] for key, values in request.form.items()}
             self.requests.append(("register", form))
+            if self.mode == "slow":
+                await asyncio.sleep(self.slow_s)
+            if self.mode == "garbage":
+                return text("<html>502 Bad Gateway</html>")
+            if self.mode == "error":
+                return text("Internal Server Error", status=500)
             if self.refuse_with:
                 return json({"errorCode": "1", "errorMessage": self.refuse_with})
             order_id = str(uuid.uuid4())

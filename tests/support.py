@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
 import socket
+import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,3 +159,54 @@ def customer_token(customer_id: int, version: int = 0) -> str:
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": token}
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own, on a spare port under a temporary folder, so it
+    can be stopped and restarted without touching the shared server."""
+
+    BIN = Path("/usr/lib/postgresql/15/bin")
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = free_port()
+        self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    @classmethod
+    def available(cls) -> bool:
+        return (cls.BIN / "initdb").exists()
+
+    def _run(self, *command: str) -> None:
+        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*as_postgres, *command], check=True, capture_output=True, timeout=120)
+
+    def _pg_ctl(self, action: str, *extra: str) -> None:
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c max_connections=50"
+        )
+        self._run(
+            str(self.BIN / "pg_ctl"), action, "-D", str(self.data), "-w", "-t", "60",
+            "-o", options, "-l", str(self.folder / "server.log"), *extra,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        if not self.data.exists():
+            if os.geteuid() == 0:
+                shutil.chown(self.folder, "postgres", "postgres")
+            self._run(
+                str(self.BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"
+            )
+        self._pg_ctl("start")
+
+    def stop(self) -> None:
+        self._pg_ctl("stop", "-m", "fast")
+
+    def restart(self) -> None:
+        self._pg_ctl("restart", "-m", "fast")
+
+    def accepting(self) -> bool:
+        with socket.socket() as probe:
+            probe.settimeout(0.2)
+            return probe.connect_ex(("127.0.0.1", self.port)) == 0

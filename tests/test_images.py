@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from pathlib import Path
 
 from PIL import Image
+from sqlalchemy import text
 
 from tests import factories
 
@@ -125,3 +127,71 @@ async def test_a_camera_jpeg_with_several_pictures_is_accepted(client, admin_hea
         headers=admin_headers,
     )
     assert response.status_code == 201, response.text
+
+
+def _media_files(settings) -> set[str]:
+    media = Path(settings.MEDIA_ROOT)
+    return {path.relative_to(media).as_posix() for path in media.rglob("*") if path.is_file()}
+
+
+async def test_an_upload_whose_row_is_refused_leaves_no_file(client, admin_headers, settings, db):
+    variation = await _variation(client, admin_headers)
+    before = _media_files(settings)
+    async with db.engine.begin() as connection:
+        if db.dialect == "postgresql":
+            await connection.execute(
+                text("ALTER TABLE images ADD CONSTRAINT refuse_all CHECK (url = '') NOT VALID")
+            )
+        else:
+            await connection.execute(
+                text(
+                    "CREATE TRIGGER refuse_all BEFORE INSERT ON images "
+                    "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+            )
+    try:
+        response = await client.post(
+            f"/images?variation_id={variation['id']}",
+            files={"image": ("a.png", picture())},
+            headers=admin_headers,
+        )
+    finally:
+        async with db.engine.begin() as connection:
+            if db.dialect == "postgresql":
+                await connection.execute(text("ALTER TABLE images DROP CONSTRAINT refuse_all"))
+            else:
+                await connection.execute(text("DROP TRIGGER refuse_all"))
+    assert response.status_code == 409, response.text
+    assert _media_files(settings) == before
+    full = (await client.get(f"/variations/{variation['id']}")).json()
+    assert full["images"] == []
+
+
+async def test_start_up_finishes_uploads_a_crash_interrupted(
+    client, admin_headers, settings, make_server
+):
+    variation = await _variation(client, admin_headers)
+    uploaded = await client.post(
+        f"/images?variation_id={variation['id']}",
+        files={"image": ("a.png", picture())},
+        headers=admin_headers,
+    )
+    committed = uploaded.json()["image_url"].rsplit("/images/", 1)[1]
+    media = Path(settings.MEDIA_ROOT)
+    long_ago = time.time() - 3600
+    crashed_after_commit = media / f"{committed}.tmp"
+    os.replace(media / committed, crashed_after_commit)
+    crashed_before_commit = media / "ff" / ("f" * 32 + ".webp.tmp")
+    crashed_before_commit.parent.mkdir(exist_ok=True)
+    crashed_before_commit.write_bytes(b"half written")
+    still_uploading = media / "ee" / ("e" * 32 + ".webp.tmp")
+    still_uploading.parent.mkdir(exist_ok=True)
+    still_uploading.write_bytes(b"being written")
+    for path in (crashed_after_commit, crashed_before_commit):
+        os.utime(path, (long_ago, long_ago))
+    restarted = await make_server()
+    assert (media / committed).is_file() and not crashed_after_commit.exists()
+    assert not crashed_before_commit.exists()
+    assert still_uploading.exists()
+    assert (await restarted.client.get(f"/images/{committed}")).status_code == 200
+    still_uploading.unlink()

@@ -19,6 +19,7 @@ from helpers.broker import EventPublisher
 from helpers.logs import log_config
 from helpers.sberbank import SberbankGateway
 from helpers.telegram import TelegramClient
+from services import images
 from services.catalog import CatalogCache
 from services.health import MigrationState
 from transport import endpoints
@@ -112,9 +113,12 @@ async def _open_resources(app: Sanic) -> None:
     if app.ctx.db is None:
         app.ctx.db = Database(settings.DATABASE_URL, pool_size=settings.DB_POOL_SIZE)
     await app.ctx.migrations.refresh(app.ctx.db)
+    await _finish_interrupted_uploads(app)
     app.ctx.gateway = SberbankGateway(settings)
     if settings.TELEGRAM_TOKEN and settings.TELEGRAM_ERRORS_CHAT_ID:
-        app.ctx.alerts_client = TelegramClient(settings.TELEGRAM_API_BASE, settings.TELEGRAM_TOKEN)
+        app.ctx.alerts_client = TelegramClient(
+            settings.TELEGRAM_API_BASE, settings.TELEGRAM_TOKEN, settings.TELEGRAM_TIMEOUT_S
+        )
         chat = settings.TELEGRAM_ERRORS_CHAT_ID
         app.ctx.alerts = AlertQueue(lambda text: app.ctx.alerts_client.send_message(chat, text))
         app.ctx.alerts.start()
@@ -131,6 +135,14 @@ async def _open_resources(app: Sanic) -> None:
         # Not a Sanic app task: Sanic cancels those at shutdown without running the loop, so
         # one busy sending would keep the worker from exiting.
         app.ctx.dispatcher.start()
+
+
+async def _finish_interrupted_uploads(app: Sanic) -> None:
+    try:
+        async with app.ctx.db.begin() as session:
+            await images.finish_interrupted_uploads(session, app.ctx.settings.MEDIA_ROOT)
+    except Exception as exc:
+        log.warning("interrupted uploads not checked at start-up (%s)", type(exc).__name__)
 
 
 async def _stop_dispatcher(app: Sanic) -> None:

@@ -71,8 +71,10 @@ def _describe(request: Request | None, exc: Exception) -> tuple[int, dict, dict]
     if isinstance(exc, IntegrityError):
         log.info("integrity conflict: %s", type(exc.orig).__name__ if exc.orig else "")
         return 409, _body(409, "Conflict"), {}
-    if isinstance(exc, ConnectionError) or (
-        isinstance(exc, DBAPIError) and _sqlstate(exc)[:2] in ("08", "53", "57")
+    if (
+        isinstance(exc, ConnectionError)
+        or _sqlstate(exc)[:2] in ("08", "53", "57")
+        or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
     ):
         log.warning("database unreachable: %s", type(exc).__name__)
         return 503, _body(503, "Service unavailable"), {"Retry-After": "5"}
@@ -95,9 +97,14 @@ def _refused_value(exc: DBAPIError) -> bool:
     return _sqlstate(exc).startswith("22") or isinstance(exc.orig.__cause__, ValueError)
 
 
-def _sqlstate(exc: DBAPIError) -> str:
-    """PostgreSQL's error code (class 40: deadlock or serialisation failure, a retry helps)."""
-    return getattr(exc.orig, "sqlstate", None) or ""
+def _sqlstate(exc: Exception) -> str:
+    """PostgreSQL's error code (class 40: deadlock or serialisation failure, a retry helps).
+
+    A failed connect raises the driver's own error, not wrapped in DBAPIError (e.g. 57P03
+    while the server shuts down or starts up)."""
+    source = exc.orig if isinstance(exc, DBAPIError) else exc
+    code = getattr(source, "sqlstate", None)
+    return code if isinstance(code, str) else ""
 
 
 def _describe_sanic(exc: Exception) -> tuple[int, dict, dict]:

@@ -11,7 +11,7 @@ from sanic.response import file
 
 from api.base import RequestSchema
 from api.fields import Int
-from helpers.images import remove_file, safe_media_path
+from helpers.images import safe_media_path
 from services import images
 from services.errors import NotFound, TooLarge
 from transport.http import load_query, no_content, reply, transaction
@@ -71,12 +71,7 @@ async def serve_image(request: Request, img_path: str):
     summary="Delete an image and its file",
 )
 async def delete_image(request: Request, img_path: str):
-    img_path = unquote(img_path)
-    path = safe_media_path(request.app.ctx.settings.MEDIA_ROOT, img_path)
-    if path is None:
-        raise NotFound("Image not found")
     async with transaction(request) as session:
-        await images.delete_image(session, img_path)
-    await asyncio.to_thread(remove_file, path)
+        await images.delete_image(session, request.app.ctx.settings.MEDIA_ROOT, unquote(img_path))
     request.app.ctx.catalog_cache.invalidate()
     return no_content()
