@@ -89,5 +89,24 @@ async def consume_stock(session: AsyncSession, quantities: dict[int, int]) -> No
         )
 
 
+async def set_stock_levels(
+    session: AsyncSession, new_stock: dict[int, int], current: dict[int, int]
+) -> int:
+    """Overwrite `stock` where it differs from `current`; reservations are never touched.
+
+    Rows are updated in id order, like checkout's reservations, so the two never lock rows
+    crosswise. Returns the number of rows changed.
+    """
+    now = utcnow()
+    changes = [
+        {"id": vid, "stock": stock, "updated_at": now}
+        for vid, stock in sorted(new_stock.items())
+        if current.get(vid) != stock
+    ]
+    if changes:
+        await session.execute(update(Variation), changes)
+    return len(changes)
+
+
 def _minus(column, amount: int):
     return case((column > amount, column - amount), else_=0)

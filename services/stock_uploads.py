@@ -21,6 +21,7 @@ from services import notifications
 from services.catalog import bump_catalog_version
 from services.errors import RuleViolation
 from services.outbox import emit_event
+from services.stock import set_stock_levels
 
 REMAINS_HEADERS = ("Характеристика.Код", "Итого по всем складам")
 WEIGHT_HEADERS = ("КодАртикул", "Вес")
@@ -80,15 +81,7 @@ async def apply_remains(
         absent = [vid for vid in current if vid not in new_stock]
         zeroed = len(absent)
         new_stock.update({vid: 0 for vid in absent})
-    now = utcnow()
-    # In id order, like checkout's reservations, so the two never lock rows crosswise.
-    changes = [
-        {"id": vid, "stock": stock, "updated_at": now}
-        for vid, stock in sorted(new_stock.items())
-        if current[vid] != stock
-    ]
-    if changes:
-        await session.execute(update(Variation), changes)
+    await set_stock_levels(session, new_stock, current)
     await bump_catalog_version(session)
     counts = {"updated": len(new_stock) - zeroed, "zeroed": zeroed, "unknown_codes": len(unknown)}
     await emit_event(session, "RemainsUpdated", source=source, **counts)
