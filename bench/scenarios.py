@@ -10,29 +10,25 @@ import httpx
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from bench import wrk
 from bench.context import SECRET, Context
 from bench.generate import fill_events, fill_shop
-from bench.load import HEADER, run_load
-from db.models import Order, OrderLine, Variation
+from bench.hotpaths import hotpaths
+from bench.load import run_load
+from bench.traffic import (
+    NOTIFICATIONS,
+    check_reservations,
+    get,
+    guest_order,
+    load_client,
+    table,
+)
+from db.models import Order, Variation
 from helpers.tokens import issue_token
 from services.catalog import build_storefront
 from services.staff_users import create_or_reset_admin
 
 CONCURRENCY = 16
 DURATION_S = 8.0
-
-
-def load_client() -> str:
-    return "wrk (2 threads)" if wrk.available() else "async Python client (client-bound)"
-
-
-def table(results) -> str:
-    return "\n".join([HEADER, *(result.row() for result in results)])
-
-
-def get(path: str, headers: dict | None = None):
-    return lambda _index: {"method": "GET", "url": path, "headers": headers or {}}
 
 
 async def foundation(ctx: Context) -> str:
@@ -165,35 +161,6 @@ async def uploads(ctx: Context) -> str:
     )
 
 
-def guest_order(index: int, phone_prefix: str, lines: list[tuple[int, int]]) -> dict:
-    """A guest checkout of one unit of each (variation id, price) line; buyer `index`."""
-    return {
-        "method": "POST",
-        "url": "/orders",
-        "json": {
-            "first_name": "Анна",
-            "second_name": "Покупатель",
-            "phone_number": f"{phone_prefix}{index:07d}",
-            "email": f"buyer{phone_prefix}-{index}@example.ru",
-            "delivery_type_id": 1,
-            "delivery_cost": 300,
-            "city": "Челябинск",
-            "street": "Тополиная",
-            "delivery_address": "Челябинск, Тополиная 11",
-            "variations": [
-                {"variation_id": vid, "amount": 1, "current_price": price} for vid, price in lines
-            ],
-        },
-    }
-
-
-NOTIFICATIONS = {
-    "TELEGRAM_ORDERS_CHAT_ID": "-1001234567890",
-    "EMAIL_FROM": "shop@vinterr.example",
-    "EMAIL_SHOP_TO": "orders@vinterr.example",
-}
-
-
 async def orders(ctx: Context) -> str:
     stock = 1000
     data = await fill_shop(
@@ -228,26 +195,7 @@ async def orders(ctx: Context) -> str:
         variants=400,
     )
     ctx.stop_server()
-    sold = (
-        select(func.coalesce(func.sum(OrderLine.amount), 0))
-        .where(OrderLine.variation_id == Variation.id)
-        .scalar_subquery()
-    )
-    orders_count = select(func.count()).select_from(Order).scalar_subquery()
-    async with ctx.db.session() as session:
-        # One statement, so stock, reservations, lines and orders come from one snapshot.
-        rows = (
-            await session.execute(
-                select(Variation.id, Variation.stock, Variation.reserved, sold, orders_count)
-            )
-        ).all()
-    created = rows[0][4]
-    broken = [
-        vid
-        for vid, left, reserved, units, _ in rows
-        if left != stock or reserved != units or reserved > left
-    ]
-    reserved_total = sum(reserved for _, _, reserved, _, _ in rows)
+    check = await check_reservations(ctx.db, stock)
     return (
         f"Data: {data}; {len(ids)} variations x {stock} units; each order buys one unit, "
         f"400 distinct guest buyers. One worker, {CONCURRENCY} concurrent clients "
@@ -255,12 +203,12 @@ async def orders(ctx: Context) -> str:
         f"emails of every order in the outbox (the dispatcher runs elsewhere, as in production)."
         f"\n\n{table([result, notified])}\n\n"
         f"- Orders created: {created_plain} = {created_plain / result.seconds:,.0f} orders/s "
-        f"(target >= 200); with notifications {created - created_plain} = "
-        f"{(created - created_plain) / notified.seconds:,.0f} orders/s.\n"
+        f"(target >= 200); with notifications {check.orders - created_plain} = "
+        f"{(check.orders - created_plain) / notified.seconds:,.0f} orders/s.\n"
         f"- For every variation, reserved units = units in its order lines, and reserved + "
         f"remaining = initial stock ({stock}), never above it: "
-        f"{'OK' if not broken and reserved_total == created else 'FAILED ' + str(broken)} "
-        f"({reserved_total} units reserved by {created} one-unit orders)."
+        f"{check.verdict() if check.reserved == check.orders else 'FAILED'} "
+        f"({check.reserved} units reserved by {check.orders} one-unit orders)."
     )
 
 
@@ -361,4 +309,5 @@ SCENARIOS = {
     "orders": orders,
     "events": events,
     "scale": scale,
+    "hotpaths": hotpaths,
 }
