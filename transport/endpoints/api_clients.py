@@ -22,7 +22,7 @@ from transport.routing import PUBLIC, route
     summary="Exchange an API key for a token",
 )
 async def issue_api_token(request: Request):
-    data = load_body(request, ApiKeySchema())
+    data = load_body(request, ApiKeySchema)
     settings = request.app.ctx.settings
     check_limit(request, "login")
     try:

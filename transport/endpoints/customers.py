@@ -44,12 +44,12 @@ CUSTOMER = "/customers/<customer_id:int>"
 )
 async def register_customer(request: Request):
     limit_request(request, "signup")
-    data = load_body(request, CustomerCreateSchema())
+    data = load_body(request, CustomerCreateSchema)
     async with transaction(request) as session:
         customer = await customers.register_customer(
             session, request.app.ctx.settings.BCRYPT_ROUNDS, data
         )
-    return dump(CustomerSchema(), customer, status=201)
+    return dump(CustomerSchema, customer, status=201)
 
 
 @route(
@@ -62,7 +62,7 @@ async def register_customer(request: Request):
     summary="Customer login",
 )
 async def log_in_customer(request: Request):
-    data = load_body(request, CustomerLoginSchema())
+    data = load_body(request, CustomerLoginSchema)
     settings = request.app.ctx.settings
     check_limit(request, "login", data["login"])
     try:
@@ -86,7 +86,7 @@ async def log_in_customer(request: Request):
     summary="List customers",
 )
 async def list_customers(request: Request):
-    filters = load_query(request, CustomerListQuerySchema())
+    filters = load_query(request, CustomerListQuerySchema)
     async with transaction(request) as session:
         items, count = await customers.list_customers(session, filters)
     return reply({"items": CustomerSchema(many=True).dump(items), "count": count})
@@ -103,7 +103,7 @@ async def list_customers(request: Request):
 async def read_customer(request: Request, customer_id: int):
     async with transaction(request) as session:
         customer = await customers.get_customer(session, customer_id)
-    return dump(CustomerSchema(), customer)
+    return dump(CustomerSchema, customer)
 
 
 @route(
@@ -116,11 +116,11 @@ async def read_customer(request: Request, customer_id: int):
     summary="Edit a customer",
 )
 async def update_customer(request: Request, customer_id: int):
-    data = load_body(request, CustomerUpdateSchema())
+    data = load_body(request, CustomerUpdateSchema)
     rounds = request.app.ctx.settings.BCRYPT_ROUNDS
     async with transaction(request) as session:
         customer = await customers.update_customer(session, rounds, customer_id, data)
-    return dump(CustomerSchema(), customer)
+    return dump(CustomerSchema, customer)
 
 
 @route(
@@ -133,12 +133,12 @@ async def update_customer(request: Request, customer_id: int):
     summary="Replace contacts",
 )
 async def replace_contacts(request: Request, customer_id: int):
-    data = load_body(request, ContactsSchema())
+    data = load_body(request, ContactsSchema)
     async with transaction(request) as session:
         customer = await customers.replace_contacts(
             session, customer_id, data["email"], data["phone_number"]
         )
-    return dump(CustomerSchema(), customer)
+    return dump(CustomerSchema, customer)
 
 
 @route(
@@ -166,7 +166,7 @@ async def soft_delete_customer(request: Request, customer_id: int):
 async def restore_customer(request: Request, customer_id: int):
     async with transaction(request) as session:
         customer = await customers.restore(session, customer_id)
-    return dump(CustomerSchema(), customer)
+    return dump(CustomerSchema, customer)
 
 
 @route(
@@ -193,7 +193,7 @@ async def erase_customer(request: Request, customer_id: int):
     summary="Import customers from the legacy database",
 )
 async def import_customers(request: Request):
-    data = load_body(request, ImportRequestSchema())
+    data = load_body(request, ImportRequestSchema)
     app = request.app
     # The import commits batch by batch on its own; the auth check's transaction ends here.
     await close_request_session(request)

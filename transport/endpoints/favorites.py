@@ -30,7 +30,7 @@ FavoritePageSchema = page_schema(FavoriteSchema, "FavoritePage")
     summary="Add a good to favorites",
 )
 async def add_favorite(request: Request, customer_id: int):
-    data = load_body(request, FavoriteAddSchema())
+    data = load_body(request, FavoriteAddSchema)
     async with transaction(request) as session:
         favorite, good, created = await favorites.add_favorite(
             session, customer_id, data["good_id"]
@@ -49,7 +49,7 @@ async def add_favorite(request: Request, customer_id: int):
     summary="Favorites",
 )
 async def list_favorites(request: Request, customer_id: int):
-    filters = load_query(request, FavoriteQuerySchema())
+    filters = load_query(request, FavoriteQuerySchema)
     async with transaction(request) as session:
         items, count = await favorites.list_favorites(session, filters, customer_id)
     return reply({"items": FavoriteSchema(many=True).dump(items), "count": count})
@@ -82,7 +82,7 @@ async def remove_favorites(request: Request, customer_id: int):
     summary="Favorites of everyone",
 )
 async def all_favorites(request: Request):
-    filters = load_query(request, AllFavoritesQuerySchema())
+    filters = load_query(request, AllFavoritesQuerySchema)
     async with transaction(request) as session:
         items, count = await favorites.list_favorites(session, filters)
     return reply({"items": FavoriteSchema(many=True).dump(items), "count": count})

@@ -32,11 +32,11 @@ CATALOG_CACHE_CONTROL = "public, max-age=0, must-revalidate"
     summary="Create a good",
 )
 async def create_good(request: Request):
-    data = load_body(request, GoodCreateSchema())
+    data = load_body(request, GoodCreateSchema)
     async with transaction(request) as session:
         good = await goods.create_good(session, data)
     request.app.ctx.catalog_cache.invalidate()
-    return dump(GoodSchema(), good, status=201)
+    return dump(GoodSchema, good, status=201)
 
 
 @route(
@@ -50,7 +50,7 @@ async def create_good(request: Request):
 async def storefront(request: Request) -> HTTPResponse:
     cache = request.app.ctx.catalog_cache
     page = catalog.cached_page(cache, request.query_string)
-    filters = load_query(request, CatalogQuerySchema()) if page is None else dict(page.filters)
+    filters = load_query(request, CatalogQuerySchema) if page is None else dict(page.filters)
     if "page" not in filters:
         filters.pop("count", None)
     if page is None:
@@ -89,11 +89,11 @@ async def read_good(request: Request, good_id: int):
     summary="Edit a good",
 )
 async def update_good(request: Request, good_id: int):
-    data = load_body(request, GoodUpdateSchema())
+    data = load_body(request, GoodUpdateSchema)
     async with transaction(request) as session:
         good = await goods.update_good(session, good_id, data)
     request.app.ctx.catalog_cache.invalidate()
-    return dump(GoodSchema(), good)
+    return dump(GoodSchema, good)
 
 
 @route(GOOD, "DELETE", auth=ADMIN, status=204, errors=(401, 403, 404), summary="Soft-delete a good")

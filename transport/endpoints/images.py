@@ -41,7 +41,7 @@ async def upload_image(request: Request):
     settings = request.app.ctx.settings
     if len(request.body or b"") > max(settings.IMAGE_MAX_BYTES, settings.UPLOAD_MAX_BYTES):
         raise TooLarge("Image is too large")
-    query = load_query(request, ImageQuerySchema())
+    query = load_query(request, ImageQuerySchema)
     upload = request.files.get("image") if request.files else None
     async with transaction(request) as session:
         image = await images.upload_image(

@@ -68,7 +68,7 @@ async def place_order(request: Request):
     summary="All orders (paged with limit/offset)",
 )
 async def list_orders(request: Request):
-    filters = load_query(request, OrderListQuerySchema())
+    filters = load_query(request, OrderListQuerySchema)
     async with transaction(request) as session:
         items, count = await orders.list_orders(session, filters)
     if "limit" in filters or "offset" in filters:
@@ -102,7 +102,7 @@ async def read_order(request: Request, order_id: int):
     summary="A customer's orders, newest first (paged)",
 )
 async def list_customer_orders(request: Request, customer_id: int):
-    page = load_query(request, PageQuerySchema())
+    page = load_query(request, PageQuerySchema)
     async with transaction(request) as session:
         items, count = await orders.customer_orders(
             session, customer_id, page["limit"], page["offset"]
@@ -120,7 +120,7 @@ async def list_customer_orders(request: Request, customer_id: int):
     summary="Edit an order or change its status",
 )
 async def update_order(request: Request, order_id: int):
-    data = load_body(request, OrderUpdateSchema())
+    data = load_body(request, OrderUpdateSchema)
     async with transaction(request) as session:
         order = await orders.update_order(session, request.app.ctx.settings, order_id, data)
         body = order_views.basic_view(order)
@@ -140,7 +140,7 @@ async def update_order(request: Request, order_id: int):
 async def order_status_changes(request: Request, order_id: int):
     async with transaction(request) as session:
         changes = await status_changes.status_history(session, order_id)
-    return dump(StatusChangeSchema(many=True), changes)
+    return dump(StatusChangeSchema, changes, many=True)
 
 
 @route(
@@ -154,7 +154,7 @@ async def order_status_changes(request: Request, order_id: int):
     summary="All status changes (paged with limit/offset)",
 )
 async def all_status_changes(request: Request):
-    filters = load_query(request, StatusChangeQuerySchema())
+    filters = load_query(request, StatusChangeQuerySchema)
     async with transaction(request) as session:
         changes, count = await status_changes.all_status_changes(session, filters)
     items = StatusChangeSchema(many=True).dump(changes)

@@ -25,7 +25,7 @@ SENT = "If the account exists, a reset link has been sent to its email"
     summary="Mail a password reset link (always 202: accounts are not disclosed)",
 )
 async def request_password_reset(request: Request):
-    data = load_body(request, PasswordResetRequestSchema())
+    data = load_body(request, PasswordResetRequestSchema)
     check_limit(request, "signup", data["login"])
     count_hit(request, "signup", data["login"])
     async with transaction(request) as session:
@@ -46,7 +46,7 @@ async def request_password_reset(request: Request):
 )
 async def confirm_password_reset(request: Request):
     limit_request(request, "login")
-    data = load_body(request, PasswordResetConfirmSchema())
+    data = load_body(request, PasswordResetConfirmSchema)
     rounds = request.app.ctx.settings.BCRYPT_ROUNDS
     async with transaction(request) as session:
         await password_resets.confirm_password_reset(

@@ -26,7 +26,7 @@ STATUS_OF_STATE = {"succeeded": 201, "pending": 202}
     "answered; the reconciliation settles it)",
 )
 async def refund_order(request: Request, order_id: int):
-    data = load_body(request, RefundRequestSchema())
+    data = load_body(request, RefundRequestSchema)
     key = idempotency_key(request)
     caller = principal(request)
     settings, gateway = request.app.ctx.settings, request.app.ctx.gateway

@@ -31,11 +31,11 @@ from transport.routing import ADMIN, PUBLIC, route
     summary="Create a staff user",
 )
 async def create_user(request: Request):
-    data = load_body(request, StaffUserCreateSchema())
+    data = load_body(request, StaffUserCreateSchema)
     rounds = request.app.ctx.settings.BCRYPT_ROUNDS
     async with transaction(request) as session:
         user = await staff_users.create_user(session, rounds, **data)
-    return dump(StaffUserSchema(), user, status=201)
+    return dump(StaffUserSchema, user, status=201)
 
 
 @route(
@@ -48,7 +48,7 @@ async def create_user(request: Request):
     summary="Staff login",
 )
 async def login_user(request: Request):
-    data = load_body(request, LoginSchema())
+    data = load_body(request, LoginSchema)
     settings = request.app.ctx.settings
     check_limit(request, "login", data["login"])
     try:
@@ -72,7 +72,7 @@ async def login_user(request: Request):
     summary="List staff users",
 )
 async def list_users(request: Request):
-    page = load_query(request, PageQuerySchema())
+    page = load_query(request, PageQuerySchema)
     async with transaction(request) as session:
         users, count = await staff_users.list_users(session, page["limit"], page["offset"])
     return reply({"items": StaffUserSchema(many=True).dump(users), "count": count})
@@ -89,7 +89,7 @@ async def list_users(request: Request):
 async def read_user(request: Request, user_id: int):
     async with transaction(request) as session:
         user = await staff_users.get_user(session, user_id)
-    return dump(StaffUserSchema(), user)
+    return dump(StaffUserSchema, user)
 
 
 @route(
@@ -102,11 +102,11 @@ async def read_user(request: Request, user_id: int):
     summary="Edit a staff user",
 )
 async def update_user(request: Request, user_id: int):
-    data = load_body(request, StaffUserUpdateSchema())
+    data = load_body(request, StaffUserUpdateSchema)
     rounds = request.app.ctx.settings.BCRYPT_ROUNDS
     async with transaction(request) as session:
         user = await staff_users.update_user(session, rounds, user_id, **data)
-    return dump(StaffUserSchema(), user)
+    return dump(StaffUserSchema, user)
 
 
 @route(

@@ -28,11 +28,11 @@ VARIATION = "/variations/<variation_id:int>"
     summary="Create a variation",
 )
 async def create_variation(request: Request):
-    data = load_body(request, VariationCreateSchema())
+    data = load_body(request, VariationCreateSchema)
     async with transaction(request) as session:
         variation = await variations.create_variation(session, data)
     request.app.ctx.catalog_cache.invalidate()
-    return dump(VariationSchema(), variation, status=201)
+    return dump(VariationSchema, variation, status=201)
 
 
 @route(
@@ -73,11 +73,11 @@ async def read_variation(request: Request, variation_id: int):
     summary="Edit a variation",
 )
 async def update_variation(request: Request, variation_id: int):
-    data = load_body(request, VariationUpdateSchema())
+    data = load_body(request, VariationUpdateSchema)
     async with transaction(request) as session:
         variation = await variations.update_variation(session, variation_id, data)
     request.app.ctx.catalog_cache.invalidate()
-    return dump(VariationSchema(), variation)
+    return dump(VariationSchema, variation)
 
 
 @route(
