@@ -14,10 +14,16 @@ from sanic import Request, Sanic
 from sanic.exceptions import RequestTimeout
 
 from config import Settings
+from transport.middleware import start_request
 
 
 class ShopRequest(Request):
-    """A request whose body must arrive whole within the route's deadline."""
+    """A request with its id and start time from the moment it is made, whose body must
+    arrive whole within the route's deadline."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        start_request(self)
 
     async def receive_body(self) -> None:
         if self.body:
