@@ -16,6 +16,9 @@ from marshmallow import Schema, fields
 from marshmallow.decorators import POST_DUMP, PRE_DUMP
 from marshmallow.utils import get_value, missing
 
+from api.fields import Joined
+from db.prepared import RowPart
+
 Dump = Callable[[Any], Any]
 Convert = Callable[[Any, str, Any], Any]
 
@@ -46,7 +49,7 @@ def compile_dump(schema: Schema) -> Dump:
                 if value is not missing:
                     result[key] = value
                 continue
-            value = _read(obj, attribute, keyed)
+            value = _read(obj, attribute, keyed) if attribute else None
             if value is missing:
                 default = field.dump_default
                 value = default() if callable(default) else default
@@ -73,7 +76,14 @@ def _read(obj: Any, attribute: str, keyed: bool) -> Any:
 
 def _field_plan(name: str, field: fields.Field) -> tuple:
     key = field.data_key if field.data_key is not None else name
-    if not field._CHECK_ATTRIBUTE or type(field).serialize is not fields.Field.serialize:
+    if isinstance(field, Joined):
+        nested = compile_dump(field.schema)
+        return (key, name, "", lambda _v, _a, obj: nested(RowPart(obj, field.prefix)), field)
+    if (
+        not field._CHECK_ATTRIBUTE
+        or type(field).serialize is not fields.Field.serialize
+        or type(field).get_value is not fields.Field.get_value
+    ):
         # Fields that read the object themselves (Function, Method, Constant).
         return (key, name, None, None, field)
     attribute = name if field.attribute is None else field.attribute

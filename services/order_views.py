@@ -21,7 +21,6 @@ from db.models import (
 )
 from db.queries.orders import CONTACT_KEYS
 from helpers.timestamps import format_timestamp
-from services.goods import variation_fields
 
 
 async def full_orders(session: AsyncSession, orders: list[Order]) -> list[dict]:
@@ -111,6 +110,26 @@ def line_view(line: OrderLine) -> dict:
         "variation_id": line.variation_id,
         "amount": line.amount,
         "current_price": line.current_price,
+    }
+
+
+def variation_fields(variation: Variation) -> dict:
+    """The Variation object of the API; `amount` is what can be sold."""
+    return {
+        "id": variation.id,
+        "good_id": variation.good_id,
+        "name": variation.name,
+        "color_id": variation.color_id,
+        "size_id": variation.size_id,
+        "price": variation.price,
+        "discounted_price": variation.discounted_price,
+        "variation_1c_id": variation.variation_1c_id,
+        "amount": max(variation.stock - variation.reserved, 0),
+        "barcode": variation.barcode,
+        "is_sale": variation.is_sale,
+        "is_new": variation.is_new,
+        "stock": variation.stock,
+        "reserved": variation.reserved,
     }
 
 

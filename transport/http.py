@@ -106,11 +106,20 @@ def load_query(request: Request, schema: SchemaLike) -> dict:
 
 
 def request_session(request: Request) -> AsyncSession:
-    """The request's session, opened on first use; auth and the handler share its connection."""
+    """The request's session, opened on first use; auth and the handler share its connection.
+
+    A read-only route (transport.routing.RouteSpec.reads_only) gets a read-only session."""
     session = getattr(request.ctx, "session", None)
     if session is None:
-        session = request.ctx.session = request.app.ctx.db.session()
+        db = request.app.ctx.db
+        session = db.read_session() if _reads_only(request) else db.session()
+        request.ctx.session = session
     return session
+
+
+def _reads_only(request: Request) -> bool:
+    spec = getattr(request.ctx, "route_spec", None)
+    return spec is not None and spec.reads_only
 
 
 async def close_request_session(request: Request) -> None:
@@ -125,7 +134,7 @@ async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's one transaction: committed when the block ends, rolled back on error.
 
     It goes on from the auth check's reads on the same connection, so an authenticated
-    request pays one BEGIN and one COMMIT in all.
+    request pays one BEGIN and one COMMIT in all; a read-only route pays neither on PostgreSQL.
     """
     session = request_session(request)
     try:
@@ -133,7 +142,8 @@ async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
     except BaseException:
         await session.rollback()
         raise
-    await session.commit()
+    if not _reads_only(request):
+        await session.commit()
 
 
 def reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HTTPResponse:

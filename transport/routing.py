@@ -56,7 +56,13 @@ class RouteSpec:
     error_detail: bool = False
     # Receives its body and answers within UPLOAD_TIMEOUT_S rather than the normal limits.
     long_running: bool = False
+    # A GET that changes data says so; every other GET runs in a read-only session.
+    writes: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reads_only(self) -> bool:
+        return self.methods == ("GET",) and not self.writes
 
 
 ROUTES: list[RouteSpec] = []

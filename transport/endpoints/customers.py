@@ -102,7 +102,7 @@ async def list_customers(request: Request):
 )
 async def read_customer(request: Request, customer_id: int):
     async with transaction(request) as session:
-        customer = await customers.get_customer(session, customer_id)
+        customer = await customers.customer_profile(session, customer_id)
     return dump(CustomerSchema, customer)
 
 

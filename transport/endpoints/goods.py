@@ -14,7 +14,7 @@ from api.goods import (
 )
 from api.variations import VariationFullSchema
 from services import catalog, goods
-from transport.http import dump, load_body, load_query, no_content, reply, transaction
+from transport.http import dump, load_body, load_query, no_content, transaction
 from transport.routing import ADMIN, PUBLIC, route
 
 GOOD = "/goods/<good_id:int>"
@@ -75,8 +75,7 @@ async def storefront(request: Request) -> HTTPResponse:
 async def read_good(request: Request, good_id: int):
     async with transaction(request) as session:
         details = await goods.good_details(session, good_id)
-    body = {**GoodSchema().dump(details.pop("good")), **details}
-    return reply(body)
+    return dump(GoodDetailSchema, details)
 
 
 @route(
@@ -116,4 +115,4 @@ async def delete_good(request: Request, good_id: int):
 async def good_variations(request: Request, good_id: int):
     async with transaction(request) as session:
         variations = await goods.public_variations(session, good_id)
-    return reply(variations)
+    return dump(VariationFullSchema, variations, many=True)

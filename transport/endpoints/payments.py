@@ -50,6 +50,7 @@ async def register_payment(request: Request):
     "/orders/<sberbank_order_id:uuid>/status_payment",
     "GET",
     auth=PUBLIC,
+    writes=True,
     response=PaymentStatusSchema,
     errors=(404, 502),
     summary="Payment status of an attempt",

@@ -11,7 +11,7 @@ from api.variations import (
     VariationUpdateSchema,
 )
 from services import variations
-from transport.http import dump, load_body, no_content, reply, transaction
+from transport.http import dump, load_body, no_content, transaction
 from transport.routing import ADMIN, PUBLIC, route
 
 VARIATION = "/variations/<variation_id:int>"
@@ -46,7 +46,7 @@ async def create_variation(request: Request):
 async def list_variations(request: Request):
     async with transaction(request) as session:
         items = await variations.all_public_variations(session)
-    return reply(items)
+    return dump(VariationFullSchema, items, many=True)
 
 
 @route(
@@ -60,7 +60,7 @@ async def list_variations(request: Request):
 async def read_variation(request: Request, variation_id: int):
     async with transaction(request) as session:
         item = await variations.public_variation(session, variation_id)
-    return reply(item)
+    return dump(VariationFullSchema, item)
 
 
 @route(
