@@ -4,123 +4,45 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
-from collections import OrderedDict, defaultdict
-from dataclasses import dataclass
+from collections import defaultdict
 
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import CatalogState, Color, Good, Image, ProductsCare, Size, Structure, Variation
+from db.catalog_version import CATALOG_VERSION, catalog_changed
+from db.models import Color, Good, Image, ProductsCare, Size, Structure, Variation
 from db.queries.catalog import good_order, included_variations, text_match, variation_conditions
-
-VERSION_CHECK_INTERVAL_S = 1.0
-CACHE_ENTRIES = 256
+from services.catalog_cache import CachedPage, CatalogCache
 
 
 async def bump_catalog_version(session: AsyncSession) -> None:
-    """Every catalogue write (staff edits, uploads) moves the shared version on."""
-    result = await session.execute(
-        update(CatalogState).where(CatalogState.id == 1).values(version=CatalogState.version + 1)
-    )
-    if result.rowcount == 0:
-        await session.execute(insert(CatalogState).values(id=1, version=1))
+    """Every catalogue write (staff edits, uploads, stock) moves the version on as it commits."""
+    catalog_changed(session)
 
 
-async def catalog_fingerprint(session: AsyncSession) -> tuple:
-    """Staff edits bump the version; each reservation change adds one to a variation's count.
-
-    A sum grows with every commit whatever order concurrent checkouts commit in, where the
-    latest `updated_at` could miss a checkout that stamped its time earlier but committed later.
-    """
-    version = select(CatalogState.version).where(CatalogState.id == 1).scalar_subquery()
-    touched = select(func.coalesce(func.sum(Variation.stock_changes), 0)).scalar_subquery()
-    row = (await session.execute(select(version, touched))).one()
-    return tuple(row)
+async def catalog_version(db) -> int:
+    async with db.read_session() as session:
+        return (await CATALOG_VERSION.first(session))["version"]
 
 
-@dataclass
-class CachedPage:
-    fingerprint: tuple
-    body: bytes
-    etag: str
-    total: int
-    filters: tuple = ()
+def storefront_filters(filters: dict) -> dict:
+    """`count` means something only with `page`."""
+    return filters if "page" in filters else {k: v for k, v in filters.items() if k != "count"}
 
 
-class CatalogCache:
-    """Built responses of one worker; checked against the database at most once a second."""
-
-    def __init__(self) -> None:
-        self._pages: OrderedDict[tuple, CachedPage] = OrderedDict()
-        self._query_keys: dict[str, tuple] = {}
-        self._fingerprint: tuple | None = None
-        self._checked_at = 0.0
-
-    def invalidate(self) -> None:
-        self._checked_at = 0.0
-
-    def fingerprint_is_fresh(self) -> bool:
-        return (
-            self._fingerprint is not None
-            and time.monotonic() - self._checked_at < VERSION_CHECK_INTERVAL_S
-        )
-
-    @property
-    def current_fingerprint(self) -> tuple | None:
-        return self._fingerprint
-
-    async def fingerprint(self, session: AsyncSession) -> tuple:
-        now = time.monotonic()
-        if self._fingerprint is None or now - self._checked_at >= VERSION_CHECK_INTERVAL_S:
-            self._fingerprint = await catalog_fingerprint(session)
-            self._checked_at = now
-        return self._fingerprint
-
-    def key_of_query(self, query_string: str) -> tuple | None:
-        return self._query_keys.get(query_string)
-
-    def remember_query(self, query_string: str, key: tuple) -> None:
-        if len(self._query_keys) >= CACHE_ENTRIES * 4:
-            self._query_keys.clear()
-        self._query_keys[query_string] = key
-
-    def get(self, key: tuple, fingerprint: tuple) -> CachedPage | None:
-        page = self._pages.get(key)
-        if page is None or page.fingerprint != fingerprint:
-            return None
-        self._pages.move_to_end(key)
-        return page
-
-    def put(self, key: tuple, page: CachedPage) -> None:
-        self._pages[key] = page
-        self._pages.move_to_end(key)
-        while len(self._pages) > CACHE_ENTRIES:
-            self._pages.popitem(last=False)
-
-
-def cached_page(cache: CatalogCache, query_string: str) -> CachedPage | None:
-    """A page built for this very query string, when the version was checked < 1 s ago."""
-    key = cache.key_of_query(query_string)
-    if key is None or not cache.fingerprint_is_fresh():
-        return None
-    return cache.get(key, cache.current_fingerprint)
-
-
-async def storefront_page(
-    session: AsyncSession, cache: CatalogCache, filters: dict, query_string: str = ""
-) -> CachedPage:
+async def storefront_page(db, cache: CatalogCache, filters: dict) -> CachedPage:
+    """The page for `filters` as of the catalogue's current version, built when missing."""
+    version = await cache.version(lambda: catalog_version(db))
     key = tuple(sorted(filters.items()))
-    cache.remember_query(query_string, key)
-    fingerprint = await cache.fingerprint(session)
-    page = cache.get(key, fingerprint)
-    if page is None:
+    return await cache.page(key, version, lambda: _build_page(db, filters, version))
+
+
+async def _build_page(db, filters: dict, version: int) -> CachedPage:
+    async with db.read_session() as session:
         items, total = await build_storefront(session, filters)
-        body = json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode()
-        etag = '"' + hashlib.sha1(body, usedforsecurity=False).hexdigest() + '"'
-        page = CachedPage(fingerprint, body, etag, total, key)
-        cache.put(key, page)
-    return page
+    body = json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode()
+    etag = '"' + hashlib.sha1(body, usedforsecurity=False).hexdigest() + '"'
+    return CachedPage(version, body, etag, total)
 
 
 GOOD_COLUMNS = (

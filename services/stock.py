@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.catalog_version import catalog_changed
 from db.models import Variation
 from db.models.base import utcnow
 from services.errors import RuleViolation
@@ -29,6 +30,7 @@ _RESERVE = (
 
 async def reserve_stock(session: AsyncSession, quantities: dict[int, int]) -> None:
     """Reserve every line or nothing; ascending ids so concurrent checkouts never deadlock."""
+    catalog_changed(session)
     short = []
     now = utcnow()
     for variation_id in sorted(quantities):
@@ -59,6 +61,7 @@ async def reserve_stock(session: AsyncSession, quantities: dict[int, int]) -> No
 
 
 async def release_stock(session: AsyncSession, quantities: dict[int, int]) -> None:
+    catalog_changed(session)
     for variation_id in sorted(quantities):
         await session.execute(
             update(Variation)
@@ -74,6 +77,7 @@ async def release_stock(session: AsyncSession, quantities: dict[int, int]) -> No
 
 async def consume_stock(session: AsyncSession, quantities: dict[int, int]) -> None:
     """Hand-over to 1C: the sold units leave both the stock and the reservation."""
+    catalog_changed(session)
     for variation_id in sorted(quantities):
         wanted = quantities[variation_id]
         await session.execute(

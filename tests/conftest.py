@@ -82,6 +82,7 @@ async def make_server(settings, db):
 async def clean_tables(db, server):
     yield
     await truncate_all(db)
+    server.app.ctx.catalog_cache.clear()
     for limiter in server.app.ctx.limiters.values():
         limiter.reset()
 

@@ -21,7 +21,7 @@ from helpers.logs import log_config
 from helpers.sberbank import SberbankGateway
 from helpers.telegram import TelegramClient
 from services import images
-from services.catalog import CatalogCache
+from services.catalog_cache import CatalogCache
 from services.health import MigrationState
 from transport import endpoints
 from transport.errors import ShopErrorHandler

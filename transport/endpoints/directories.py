@@ -48,7 +48,6 @@ def _register(kind: str, param: str) -> None:
         data = load_body(request, update_schema)
         async with transaction(request) as session:
             item = await directories.update_item(session, kind, params[param], data)
-        request.app.ctx.catalog_cache.invalidate()
         return dump(out_schema, item)
 
     async def delete(request: Request, **params):

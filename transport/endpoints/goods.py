@@ -35,7 +35,6 @@ async def create_good(request: Request):
     data = load_body(request, GoodCreateSchema)
     async with transaction(request) as session:
         good = await goods.create_good(session, data)
-    request.app.ctx.catalog_cache.invalidate()
     return dump(GoodSchema, good, status=201)
 
 
@@ -49,13 +48,11 @@ async def create_good(request: Request):
 )
 async def storefront(request: Request) -> HTTPResponse:
     cache = request.app.ctx.catalog_cache
-    page = catalog.cached_page(cache, request.query_string)
-    filters = load_query(request, CatalogQuerySchema) if page is None else dict(page.filters)
-    if "page" not in filters:
-        filters.pop("count", None)
-    if page is None:
-        async with transaction(request) as session:
-            page = await catalog.storefront_page(session, cache, filters, request.query_string)
+    filters = cache.filters_of(
+        request.query_string,
+        lambda: catalog.storefront_filters(load_query(request, CatalogQuerySchema)),
+    )
+    page = await catalog.storefront_page(request.app.ctx.db, cache, filters)
     headers = {"ETag": page.etag, "Cache-Control": CATALOG_CACHE_CONTROL}
     if "page" in filters:
         headers["X-Total-Count"] = str(page.total)
@@ -91,7 +88,6 @@ async def update_good(request: Request, good_id: int):
     data = load_body(request, GoodUpdateSchema)
     async with transaction(request) as session:
         good = await goods.update_good(session, good_id, data)
-    request.app.ctx.catalog_cache.invalidate()
     return dump(GoodSchema, good)
 
 
@@ -99,7 +95,6 @@ async def update_good(request: Request, good_id: int):
 async def delete_good(request: Request, good_id: int):
     async with transaction(request) as session:
         await goods.delete_good(session, good_id)
-    request.app.ctx.catalog_cache.invalidate()
     return no_content()
 
 

@@ -53,7 +53,6 @@ async def place_order(request: Request):
         body = await orders.place_order_once(
             session, request.app.ctx.settings, data, customer.id if customer else None, key
         )
-    request.app.ctx.catalog_cache.invalidate()
     return reply(body, status=201)
 
 
@@ -124,7 +123,6 @@ async def update_order(request: Request, order_id: int):
     async with transaction(request) as session:
         order = await orders.update_order(session, request.app.ctx.settings, order_id, data)
         body = order_views.basic_view(order)
-    request.app.ctx.catalog_cache.invalidate()
     return reply(body)
 
 

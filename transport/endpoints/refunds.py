@@ -41,7 +41,6 @@ async def refund_order(request: Request, order_id: int):
             await refunds.settle_refund(session, settings, refund_id, outcome)
     async with transaction(request) as session:
         body = await refunds.read_refund(session, refund_id)
-    request.app.ctx.catalog_cache.invalidate()
     if body["state"] == "failed":
         raise BadGateway(
             "Refund failed", refund_id=refund_id, gateway_message=body["gateway_message"]

@@ -39,7 +39,6 @@ async def upload_excel_remains(request: Request):
         result = await stock_uploads.upload_excel_remains(
             session, request.app.ctx.settings, content
         )
-    request.app.ctx.catalog_cache.invalidate()
     return reply(result)
 
 
@@ -59,7 +58,6 @@ async def upload_weights(request: Request):
     content = _excel_file(request)
     async with transaction(request) as session:
         result = await stock_uploads.upload_weights(session, request.app.ctx.settings, content)
-    request.app.ctx.catalog_cache.invalidate()
     return reply(result)
 
 
@@ -83,5 +81,4 @@ async def upload_json_remains(request: Request):
         result = await stock_uploads.upload_json_remains(
             session, request.app.ctx.settings, data["variations_data"], data["full_report"]
         )
-    request.app.ctx.catalog_cache.invalidate()
     return reply(result)

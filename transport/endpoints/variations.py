@@ -31,7 +31,6 @@ async def create_variation(request: Request):
     data = load_body(request, VariationCreateSchema)
     async with transaction(request) as session:
         variation = await variations.create_variation(session, data)
-    request.app.ctx.catalog_cache.invalidate()
     return dump(VariationSchema, variation, status=201)
 
 
@@ -76,7 +75,6 @@ async def update_variation(request: Request, variation_id: int):
     data = load_body(request, VariationUpdateSchema)
     async with transaction(request) as session:
         variation = await variations.update_variation(session, variation_id, data)
-    request.app.ctx.catalog_cache.invalidate()
     return dump(VariationSchema, variation)
 
 
@@ -91,5 +89,4 @@ async def update_variation(request: Request, variation_id: int):
 async def delete_variation(request: Request, variation_id: int):
     async with transaction(request) as session:
         await variations.delete_variation(session, variation_id)
-    request.app.ctx.catalog_cache.invalidate()
     return no_content()
