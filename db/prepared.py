@@ -89,3 +89,32 @@ class RowPart(Mapping):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+class Extended(Mapping):
+    """A row or an object with more values beside its own columns or attributes:
+    `Extended(order, customer=customer, variations=lines)`."""
+
+    __slots__ = ("base", "extra", "keyed")
+
+    def __init__(self, base: Any, **extra: Any):
+        self.base = base
+        self.extra = extra
+        self.keyed = hasattr(base, "keys")
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.extra:
+            return self.extra[key]
+        if self.keyed:
+            return self.base[key]
+        try:
+            return getattr(self.base, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def __iter__(self):
+        names = self.base.keys() if self.keyed else getattr(self.base, "_fields", ())
+        return iter([*self.extra, *(name for name in names if name not in self.extra)])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

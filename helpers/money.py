@@ -27,3 +27,8 @@ def lines_subtotal(lines: Iterable[tuple[int, int]]) -> int:
 def order_total(lines: Iterable[tuple[int, int]], delivery_cost: int) -> int:
     """What the customer pays: the goods at their order-time prices plus delivery."""
     return lines_subtotal(lines) + delivery_cost
+
+
+def payment_state(state: str | None, is_payed: bool) -> str:
+    """`unpaid`, `paid`, `partially_refunded` or `refunded`: the stored state names refunds only."""
+    return state or ("paid" if is_payed else "unpaid")

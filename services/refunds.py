@@ -23,7 +23,6 @@ from db.models import (
 from db.models.base import utcnow
 from helpers.money import line_amount, to_kopecks
 from helpers.sberbank import GatewayRefused, GatewayUnavailable, order_bundle_json
-from helpers.timestamps import format_timestamp
 from services import notifications
 from services.errors import BadGateway, Conflict, NotFound, RuleViolation
 from services.order_views import payment_state
@@ -440,8 +439,8 @@ def refund_view(refund: Refund, order: Order) -> dict:
         "staff_user_id": refund.staff_user_id,
         "gateway_code": refund.gateway_code,
         "gateway_message": refund.gateway_message,
-        "created_at": format_timestamp(refund.created_at),
-        "settled_at": format_timestamp(refund.settled_at) if refund.settled_at else None,
+        "created_at": refund.created_at,
+        "settled_at": refund.settled_at,
         "refunded_sum": order.refunded_kopecks // 100,
         "payment_state": payment_state(order),
     }

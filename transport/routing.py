@@ -48,6 +48,8 @@ class RouteSpec:
     query: type[Schema] | None = None
     response: type[Schema] | None = None
     many: bool = False
+    # The shape answered instead when the request asks for a page (limit/offset).
+    paged: type[Schema] | None = None
     status: int = 200
     errors: tuple[int, ...] = ()
     body_limit: int | None = JSON_BODY_LIMIT

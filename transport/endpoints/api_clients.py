@@ -7,7 +7,7 @@ from sanic import Request
 from api.users import AccessTokenSchema, ApiKeySchema
 from services import auth
 from services.errors import Unauthorized
-from transport.http import load_body, reply, transaction
+from transport.http import dump, load_body, transaction
 from transport.limits import check_limit, count_hit
 from transport.routing import PUBLIC, route
 
@@ -33,4 +33,4 @@ async def issue_api_token(request: Request):
     except Unauthorized:
         count_hit(request, "login")
         raise
-    return reply(result)
+    return dump(AccessTokenSchema, result)

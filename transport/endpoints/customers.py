@@ -73,7 +73,7 @@ async def log_in_customer(request: Request):
     except (NotFound, Unauthorized):
         count_hit(request, "login", data["login"])
         raise
-    return reply(result)
+    return dump(CustomerTokenSchema, result)
 
 
 @route(
@@ -89,7 +89,7 @@ async def list_customers(request: Request):
     filters = load_query(request, CustomerListQuerySchema)
     async with transaction(request) as session:
         items, count = await customers.list_customers(session, filters)
-    return reply({"items": CustomerSchema(many=True).dump(items), "count": count})
+    return dump(CustomerPageSchema, {"items": items, "count": count})
 
 
 @route(

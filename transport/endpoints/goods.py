@@ -5,12 +5,14 @@ from __future__ import annotations
 from sanic import Request
 from sanic.response import HTTPResponse, empty, raw
 
+from api.dumping import dumper
 from api.goods import (
     CatalogQuerySchema,
     GoodCreateSchema,
     GoodDetailSchema,
     GoodSchema,
     GoodUpdateSchema,
+    StorefrontGoodSchema,
 )
 from api.variations import VariationFullSchema
 from services import catalog, goods
@@ -43,6 +45,8 @@ async def create_good(request: Request):
     "GET",
     auth=PUBLIC,
     query=CatalogQuerySchema,
+    response=StorefrontGoodSchema,
+    many=True,
     errors=(400,),
     summary="Storefront catalogue (array; X-Total-Count with page)",
 )
@@ -52,7 +56,8 @@ async def storefront(request: Request) -> HTTPResponse:
         request.query_string,
         lambda: catalog.storefront_filters(load_query(request, CatalogQuerySchema)),
     )
-    page = await catalog.storefront_page(request.app.ctx.db, cache, filters)
+    shape = dumper(StorefrontGoodSchema, many=True)
+    page = await catalog.storefront_page(request.app.ctx.db, cache, filters, shape)
     headers = {"ETag": page.etag, "Cache-Control": CATALOG_CACHE_CONTROL}
     if "page" in filters:
         headers["X-Total-Count"] = str(page.total)

@@ -13,7 +13,7 @@ from api.health import HealthSchema
 from helpers.metrics import REGISTRY
 from services import health
 from services.errors import Unauthorized
-from transport.http import InvalidJSON, json_body, reply
+from transport.http import InvalidJSON, dump, json_body, reply
 from transport.routing import PUBLIC, route
 
 
@@ -40,7 +40,7 @@ async def health_check(request: Request):
         app.ctx.db, app.ctx.settings, getattr(app.ctx, "broker", None), app.ctx.migrations
     )
     body = {"service": app.ctx.settings.SERVICE_NAME, **report}
-    return reply(body, status=200 if report["status"] == "healthy" else 503)
+    return dump(HealthSchema, body, status=200 if report["status"] == "healthy" else 503)
 
 
 @route("/metrics", "GET", auth=PUBLIC, errors=(401,), summary="Prometheus metrics")

@@ -7,7 +7,7 @@ from sanic import Request
 from api.base import MessageSchema
 from api.password_resets import PasswordResetConfirmSchema, PasswordResetRequestSchema
 from services import password_resets
-from transport.http import load_body, no_content, reply, transaction
+from transport.http import dump, load_body, no_content, transaction
 from transport.limits import check_limit, count_hit, limit_request
 from transport.routing import PUBLIC, route
 
@@ -32,7 +32,7 @@ async def request_password_reset(request: Request):
         await password_resets.request_password_reset(
             session, request.app.ctx.settings, data["login"]
         )
-    return reply({"message": SENT}, status=202)
+    return dump(MessageSchema, {"message": SENT}, status=202)
 
 
 @route(

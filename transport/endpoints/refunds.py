@@ -8,7 +8,7 @@ from api.refunds import RefundRequestSchema, RefundSchema
 from services import refunds
 from services.errors import BadGateway
 from transport.endpoints.orders import ORDER, idempotency_key
-from transport.http import load_body, principal, reply, transaction
+from transport.http import dump, load_body, principal, transaction
 from transport.routing import ADMIN, route
 
 STATUS_OF_STATE = {"succeeded": 201, "pending": 202}
@@ -45,7 +45,7 @@ async def refund_order(request: Request, order_id: int):
         raise BadGateway(
             "Refund failed", refund_id=refund_id, gateway_message=body["gateway_message"]
         )
-    return reply(body, status=STATUS_OF_STATE[body["state"]])
+    return dump(RefundSchema, body, status=STATUS_OF_STATE[body["state"]])
 
 
 @route(
@@ -60,4 +60,4 @@ async def refund_order(request: Request, order_id: int):
 async def list_order_refunds(request: Request, order_id: int):
     async with transaction(request) as session:
         items = await refunds.order_refunds(session, order_id)
-    return reply(items)
+    return dump(RefundSchema, items, many=True)

@@ -8,7 +8,7 @@ from api.base import load
 from api.stock_uploads import JsonRemainsSchema, RemainsResultSchema, WeightsResultSchema
 from services import stock_uploads
 from services.errors import TooLarge, ValidationFailed
-from transport.http import json_body, reply, transaction
+from transport.http import dump, json_body, transaction
 from transport.routing import ADMIN, route
 
 
@@ -39,7 +39,7 @@ async def upload_excel_remains(request: Request):
         result = await stock_uploads.upload_excel_remains(
             session, request.app.ctx.settings, content
         )
-    return reply(result)
+    return dump(RemainsResultSchema, result)
 
 
 @route(
@@ -58,7 +58,7 @@ async def upload_weights(request: Request):
     content = _excel_file(request)
     async with transaction(request) as session:
         result = await stock_uploads.upload_weights(session, request.app.ctx.settings, content)
-    return reply(result)
+    return dump(WeightsResultSchema, result)
 
 
 @route(
@@ -81,4 +81,4 @@ async def upload_json_remains(request: Request):
         result = await stock_uploads.upload_json_remains(
             session, request.app.ctx.settings, data["variations_data"], data["full_report"]
         )
-    return reply(result)
+    return dump(RemainsResultSchema, result)

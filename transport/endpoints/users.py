@@ -15,7 +15,7 @@ from api.users import (
 )
 from services import auth, staff_users
 from services.errors import NotFound, Unauthorized
-from transport.http import dump, load_body, load_query, no_content, principal, reply, transaction
+from transport.http import dump, load_body, load_query, no_content, principal, transaction
 from transport.limits import check_limit, count_hit
 from transport.routing import ADMIN, PUBLIC, route
 
@@ -59,7 +59,7 @@ async def login_user(request: Request):
     except (NotFound, Unauthorized):
         count_hit(request, "login", data["login"])
         raise
-    return reply(result)
+    return dump(StaffTokenSchema, result)
 
 
 @route(
@@ -75,7 +75,7 @@ async def list_users(request: Request):
     page = load_query(request, PageQuerySchema)
     async with transaction(request) as session:
         users, count = await staff_users.list_users(session, page["limit"], page["offset"])
-    return reply({"items": StaffUserSchema(many=True).dump(users), "count": count})
+    return dump(StaffUserPageSchema, {"items": users, "count": count})
 
 
 @route(
