@@ -87,8 +87,9 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
         @functools.wraps(handler)
         async def guarded(request: Request, **params: Any) -> HTTPResponse:
             from transport.auth import authorize
+            from transport.timeouts import apply_route_limits
 
-            request.ctx.route_spec = spec
+            apply_route_limits(request, spec)
             if spec.body_limit is not None and len(request.body or b"") > spec.body_limit:
                 raise TooLarge("Request body too large")
             try:
