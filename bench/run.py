@@ -64,7 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Vinterr backend benchmarks")
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS))
     parser.add_argument("--list", action="store_true")
-    parser.add_argument("--seconds", type=float, default=8.0, help="per route, where it applies")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per route (hotpaths, scale)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (hotpaths)")
     args = parser.parse_args()
     if args.list:

@@ -284,14 +284,14 @@ async def scale(ctx: Context) -> str:
             f"GET /goods/all?page=1&count=20, WORKERS={workers}",
             get("/goods/all?page=1&count=20"),
             CONCURRENCY,
-            DURATION_S,
+            ctx.seconds,
         )
         placed = await run_load(
             ctx.base_url,
             f"POST /orders, WORKERS={workers}",
             order,
             CONCURRENCY,
-            DURATION_S,
+            ctx.seconds,
             variants=400,
         )
         ctx.stop_server()
@@ -300,7 +300,7 @@ async def scale(ctx: Context) -> str:
     return (
         f"Data: {data}; each order buys one unit of two variations (or one), 400 distinct guest "
         f"buyers, notifications queued in the outbox. {CONCURRENCY} connections "
-        f"({load_client()}), {DURATION_S:.0f} s per route; both worker counts in one run.\n\n"
+        f"({load_client()}), {ctx.seconds:.0f} s per route; both worker counts in one run.\n\n"
         f"{table([page_1, orders_1, page_2, orders_2])}\n\n"
         f"- Page of 20: WORKERS=2 / WORKERS=1 = {page_2.rps / page_1.rps:.2f}x.\n"
         f"- POST /orders: WORKERS=2 / WORKERS=1 = {orders_2.rps / orders_1.rps:.2f}x."

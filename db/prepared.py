@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
@@ -41,9 +42,10 @@ class PreparedRead:
         values = [params[name] if name in params else defaults[name] for name in names]
         try:
             return await driver.fetch(sql, *values)
-        except _BROKEN:
+        except _BROKEN as exc:
+            # Told apart like SQLAlchemy's own errors: the connection is gone (503), not a bug.
             await (await session.connection()).invalidate()
-            raise
+            raise OperationalError(sql, values, exc, connection_invalidated=True) from exc
 
     async def first(self, session: AsyncSession, **params: Any) -> Mapping[str, Any] | None:
         rows = await self.rows(session, **params)
