@@ -18,8 +18,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
-# Errors after which the connection's protocol state is unknown: it leaves the pool.
-_BROKEN = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+# Errors after which the connection's protocol state is unknown: it leaves the pool. A
+# connection cut mid-operation can be left half-way through its protocol (InternalClientError
+# "another operation is in progress"), as db/engine.py also treats it.
+_BROKEN = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
 
 
 class PreparedRead:
