@@ -12,6 +12,7 @@ from sanic.response import HTTPResponse
 
 from helpers import metrics
 from helpers.logs import request_id_var
+from transport.errors import CLIENT_CLOSED_REQUEST
 
 log = logging.getLogger("shop.access")
 
@@ -42,7 +43,7 @@ async def finish_request(request: Request, response: HTTPResponse) -> None:
     metrics.http_requests_total.labels(request.method, route, str(response.status)).inc()
     metrics.http_request_duration_seconds.labels(request.method, route).observe(elapsed)
     log.info(
-        "request",
+        "request" if response.status != CLIENT_CLOSED_REQUEST else "client closed the request",
         extra={
             "method": request.method,
             "route": route,
