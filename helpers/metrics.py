@@ -41,5 +41,10 @@ legacy_import_rows_total = Counter(
     "legacy_import_rows_total", "Rows read by the legacy import", ["result"], registry=REGISTRY
 )
 customers = Gauge("customers", "Customers", ["status", "is_registered"], registry=REGISTRY)
+rate_limit_backend_errors_total = Counter(
+    "rate_limit_backend_errors_total",
+    "Calls to the rate-limit Redis that failed (their requests went on unlimited)",
+    registry=REGISTRY,
+)
 
 OUTBOX_KINDS = ("telegram", "email", "event", "payment_confirm")

@@ -37,7 +37,11 @@ async def echo(request: Request):
 async def health_check(request: Request):
     app = request.app
     report = await health.check(
-        app.ctx.db, app.ctx.settings, getattr(app.ctx, "broker", None), app.ctx.migrations
+        app.ctx.db,
+        app.ctx.settings,
+        getattr(app.ctx, "broker", None),
+        app.ctx.migrations,
+        app.ctx.rate_limits,
     )
     body = {"service": app.ctx.settings.SERVICE_NAME, **report}
     return reply(body, status=200 if report["status"] == "healthy" else 503)
