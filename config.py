@@ -209,6 +209,7 @@ class Settings:
     REDIS_URL: str = setting("", _redis_url)
     REDIS_KEY_PREFIX: str = setting("vinterr:limits")
     REDIS_TIMEOUT_S: float = setting(0.5, _positive_float)
+    METRICS_DIR: str = setting("", None, "PROMETHEUS_MULTIPROC_DIR")
 
     BROKER_URL: str = setting("")
     EVENTS_EXCHANGE: str = setting("shop.events")

@@ -101,7 +101,13 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             f"error: cannot listen on {settings.HOST}:{settings.PORT}: {problem}", file=sys.stderr
         )
         return 2
-    return _serve(settings)
+    from helpers.metrics_dir import MetricsDir
+
+    metrics_dir = MetricsDir(settings.METRICS_DIR, settings.WORKERS)
+    try:
+        return _serve(settings)
+    finally:
+        metrics_dir.remove()
 
 
 def _serve(settings: Settings) -> int:

@@ -13,6 +13,7 @@ from db.engine import Database
 from db.migrate import pending_revisions
 from db.models import Customer, OutboxMessage
 from db.models.base import utcnow
+from db.models.customers import CUSTOMER_STATUSES
 from helpers import metrics
 from helpers.rate_limit import RateLimits
 
@@ -127,7 +128,11 @@ async def _read_gauges(db: Database) -> None:
                 Customer.status, Customer.is_registered
             )
         )
-        metrics.customers.clear()
-        for status, is_registered, count in rows:
-            metrics.customers.labels(status, str(bool(is_registered)).lower()).set(count)
+        # Every pair is set, zeros included: with several workers a pair that is not set again
+        # would keep its old value in the metrics files.
+        counts = {(status, bool(is_registered)): count for status, is_registered, count in rows}
+        for status in CUSTOMER_STATUSES:
+            for is_registered in (True, False):
+                count = counts.get((status, is_registered), 0)
+                metrics.customers.labels(status, str(is_registered).lower()).set(count)
         _customers_refreshed_at = time.monotonic()

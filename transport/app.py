@@ -14,6 +14,7 @@ from sanic.response import empty
 from background.dispatcher import build_dispatcher
 from config import Settings, load_settings
 from db.engine import Database
+from helpers import metrics
 from helpers.alerts import AlertQueue
 from helpers.broker import EventPublisher
 from helpers.logs import log_config
@@ -168,3 +169,4 @@ async def _close_resources(app: Sanic) -> None:
     if app.ctx.owns_db and app.ctx.db is not None:
         await app.ctx.db.dispose()
         app.ctx.db = None
+    metrics.process_exiting()
