@@ -75,6 +75,22 @@ rate_limit_backend_errors_total = Counter(
 
 OUTBOX_KINDS = ("telegram", "email", "event", "payment_confirm")
 
+# The children of each (method, route, status), looked up once: `labels()` costs more than the
+# update itself, and every request pays it.
+_request_series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+
+
+def count_request(method: str, route: str, status: str, seconds: float) -> None:
+    key = (method, route, status)
+    series = _request_series.get(key)
+    if series is None:
+        series = _request_series[key] = (
+            http_requests_total.labels(method, route, status),
+            http_request_duration_seconds.labels(method, route),
+        )
+    series[0].inc()
+    series[1].observe(seconds)
+
 
 def exposition() -> bytes:
     """The text format of every metric, summed over the workers in multiprocess mode.

@@ -40,8 +40,7 @@ async def finish_request(request: Request, response: HTTPResponse) -> None:
     _add_cors_headers(request, response)
     route = "/" + request.route.path.lstrip("/") if request.route else "unmatched"
     elapsed = time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())
-    metrics.http_requests_total.labels(request.method, route, str(response.status)).inc()
-    metrics.http_request_duration_seconds.labels(request.method, route).observe(elapsed)
+    metrics.count_request(request.method, route, str(response.status), elapsed)
     log.info(
         "request" if response.status != CLIENT_CLOSED_REQUEST else "client closed the request",
         extra={
