@@ -14,6 +14,7 @@ from helpers.rate_limit import PAUSE_AFTER_ERROR_S
 from tests.support import (
     REDIS_URL,
     PrivateRedis,
+    free_port,
     redis_reachable,
     remove_redis_keys,
 )
@@ -141,3 +142,17 @@ async def test_redis_down_lets_requests_through_and_limits_resume(
     assert rate_limit_log_lines(capsys.readouterr().out) == [
         "rate limits enforced again: Redis answers"
     ]
+
+
+async def test_redis_unreachable_from_the_start_refuses_nothing(make_server, admin):
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    client = (await make_server(**LIMITED, REDIS_URL=closed)).client
+    errors_before = backend_errors()
+    statuses = [(await staff_login(client, "wrong")).status_code for _ in range(5)]
+    assert statuses == [401] * 5
+    assert (await staff_login(client, "admin-pass")).status_code == 200
+    assert backend_errors() >= errors_before + 1
+    health = await client.get("/health")
+    assert health.status_code == 200
+    assert health.json()["rate_limit_backend"] == "redis"
+    assert health.json()["checks"]["redis"] == "error"
