@@ -76,6 +76,13 @@ def _rate(raw: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def _redis_url(raw: str) -> str:
+    value = raw.strip()
+    if value and not value.startswith(("redis://", "rediss://")):
+        raise ValueError("expected redis://host:port/db or rediss://")
+    return value
+
+
 def _timezone(raw: str) -> str:
     try:
         ZoneInfo(raw.strip())
@@ -199,6 +206,10 @@ class Settings:
     RATE_LIMIT_LOGIN: tuple[int, int] = setting((10, 900), _rate)
     RATE_LIMIT_SIGNUP: tuple[int, int] = setting((10, 600), _rate)
     RATE_LIMIT_ORDERS: tuple[int, int] = setting((30, 600), _rate)
+    REDIS_URL: str = setting("", _redis_url)
+    REDIS_KEY_PREFIX: str = setting("vinterr:limits")
+    REDIS_TIMEOUT_S: float = setting(0.5, _positive_float)
+    METRICS_DIR: str = setting("", None, "PROMETHEUS_MULTIPROC_DIR")
 
     BROKER_URL: str = setting("")
     EVENTS_EXCHANGE: str = setting("shop.events")

@@ -95,18 +95,28 @@ def _pending_migrations(settings: Settings) -> list[str] | None:
 
 @command("serve")
 def serve(settings: Settings, args: argparse.Namespace) -> int:
-    from sanic import Sanic
-    from sanic.worker.loader import AppLoader
-
-    from db.migrate import upgrade
-    from transport.app import create_app_from_env
-
     problem = _port_taken(settings.HOST, settings.PORT)
     if problem:
         print(
             f"error: cannot listen on {settings.HOST}:{settings.PORT}: {problem}", file=sys.stderr
         )
         return 2
+    from helpers.metrics_dir import MetricsDir
+
+    metrics_dir = MetricsDir(settings.METRICS_DIR, settings.WORKERS)
+    try:
+        return _serve(settings)
+    finally:
+        metrics_dir.remove()
+
+
+def _serve(settings: Settings) -> int:
+    from sanic import Sanic
+    from sanic.worker.loader import AppLoader
+
+    from db.migrate import upgrade
+    from transport.app import create_app_from_env
+
     if settings.auto_migrate:
         upgrade(settings.DATABASE_URL)
     elif pending := _pending_migrations(settings):
@@ -118,6 +128,11 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     loader = AppLoader(factory=create_app_from_env)
     app = loader.load()
+    if settings.WORKERS > 1 and not settings.REDIS_URL:
+        log.warning(
+            "REDIS_URL is not set: each of the %d workers counts the rate limits alone",
+            settings.WORKERS,
+        )
     app.prepare(
         host=settings.HOST,
         port=settings.PORT,

@@ -82,8 +82,7 @@ async def make_server(settings, db):
 async def clean_tables(db, server):
     yield
     await truncate_all(db)
-    for limiter in server.app.ctx.limiters.values():
-        limiter.reset()
+    await server.app.ctx.rate_limits.reset()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from sanic.response import empty
 from background.dispatcher import build_dispatcher
 from config import Settings, load_settings
 from db.engine import Database
+from helpers import metrics
 from helpers.alerts import AlertQueue
 from helpers.broker import EventPublisher
 from helpers.logs import log_config
@@ -24,7 +25,7 @@ from services.catalog import CatalogCache
 from services.health import MigrationState
 from transport import endpoints
 from transport.errors import ShopErrorHandler
-from transport.limits import build_limiters
+from transport.limits import build_rate_limits
 from transport.middleware import finish_request, start_request
 from transport.routing import ROUTES
 from transport.timeouts import ShopRequest, configure_timeouts
@@ -52,7 +53,7 @@ def create_app(settings: Settings, db: Database | None = None, name: str = "vint
     app.ctx.settings = settings
     app.ctx.db = db
     app.ctx.owns_db = db is None
-    app.ctx.limiters = build_limiters(settings)
+    app.ctx.rate_limits = build_rate_limits(settings)
     app.ctx.alerts = AlertQueue()
     app.ctx.broker = None
     app.ctx.dispatcher = None
@@ -164,6 +165,8 @@ async def _close_resources(app: Sanic) -> None:
         await app.ctx.alerts_client.close()
     if app.ctx.broker is not None:
         await app.ctx.broker.close()
+    await app.ctx.rate_limits.close()
     if app.ctx.owns_db and app.ctx.db is not None:
         await app.ctx.db.dispose()
         app.ctx.db = None
+    metrics.process_exiting()

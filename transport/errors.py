@@ -12,6 +12,7 @@ from sanic.exceptions import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    RequestCancelled,
     RequestTimeout,
     SanicException,
     ServiceUnavailable,
@@ -26,6 +27,9 @@ from services.errors import DomainError, TooManyRequests, ValidationFailed
 from transport.http import reply
 
 log = logging.getLogger("shop.errors")
+
+# The client hung up before the answer (nginx's code): its doing, not a server error.
+CLIENT_CLOSED_REQUEST = 499
 
 
 class ShopErrorHandler(ErrorHandler):
@@ -108,6 +112,8 @@ def _sqlstate(exc: Exception) -> str:
 
 
 def _describe_sanic(exc: Exception) -> tuple[int, dict, dict]:
+    if isinstance(exc, RequestCancelled):
+        return CLIENT_CLOSED_REQUEST, _body(CLIENT_CLOSED_REQUEST, "Client closed request"), {}
     if isinstance(exc, MethodNotAllowed):
         return 405, _body(405, "Method not allowed"), {}
     if isinstance(exc, NotFound):

@@ -12,6 +12,7 @@ from sanic.response import HTTPResponse
 
 from helpers import metrics
 from helpers.logs import request_id_var
+from transport.errors import CLIENT_CLOSED_REQUEST
 
 log = logging.getLogger("shop.access")
 
@@ -39,10 +40,9 @@ async def finish_request(request: Request, response: HTTPResponse) -> None:
     _add_cors_headers(request, response)
     route = "/" + request.route.path.lstrip("/") if request.route else "unmatched"
     elapsed = time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())
-    metrics.http_requests_total.labels(request.method, route, str(response.status)).inc()
-    metrics.http_request_duration_seconds.labels(request.method, route).observe(elapsed)
+    metrics.count_request(request.method, route, str(response.status), elapsed)
     log.info(
-        "request",
+        "request" if response.status != CLIENT_CLOSED_REQUEST else "client closed the request",
         extra={
             "method": request.method,
             "route": route,

@@ -45,7 +45,7 @@ def idempotency_key(request: Request) -> str | None:
     summary="Place an order",
 )
 async def place_order(request: Request):
-    limit_request(request, "orders")
+    await limit_request(request, "orders")
     data = load_body(request, ORDER_CREATE)
     key = idempotency_key(request)
     customer = principal(request)
