@@ -40,6 +40,12 @@ stock_uploads_total = Counter(
 legacy_import_rows_total = Counter(
     "legacy_import_rows_total", "Rows read by the legacy import", ["result"], registry=REGISTRY
 )
+onec_exchange_requests_total = Counter(
+    "onec_exchange_requests_total",
+    "Calls of the 1C exchange by answer",
+    ["type", "mode", "result"],
+    registry=REGISTRY,
+)
 customers = Gauge("customers", "Customers", ["status", "is_registered"], registry=REGISTRY)
 
 OUTBOX_KINDS = ("telegram", "email", "event", "payment_confirm")

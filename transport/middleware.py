@@ -41,6 +41,9 @@ async def finish_request(request: Request, response: HTTPResponse) -> None:
     elapsed = time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())
     metrics.http_requests_total.labels(request.method, route, str(response.status)).inc()
     metrics.http_request_duration_seconds.labels(request.method, route).observe(elapsed)
+    spec = getattr(request.ctx, "route_spec", None)
+    if spec is not None and spec.observe is not None:
+        spec.observe(request, response)
     log.info(
         "request",
         extra={

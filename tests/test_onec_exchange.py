@@ -1,0 +1,396 @@
+"""1C exchange protocol over HTTP as 1C calls it: sessions, uploads, background imports, the log."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from db.models import OnecExchange, OnecSession
+from db.models.base import utcnow
+from tests.onec_client import EXCHANGE_SETTINGS, PATH, OneC, basic
+
+GOODS = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<КоммерческаяИнформация ВерсияСхемы="2.08"><Каталог><Товары>'
+    "<Товар><Ид>g-1</Ид><Наименование>Платье</Наименование></Товар>"
+    "</Товары></Каталог></КоммерческаяИнформация>"
+).encode()
+
+
+@pytest.fixture
+async def exchange(make_server, tmp_path):
+    """A server with the exchange switched on, files under a folder of the test's own."""
+    running = await make_server(**EXCHANGE_SETTINGS, ONEC_EXCHANGE_DIR=str(tmp_path / "1c"))
+    running.folder = tmp_path / "1c"
+    return running
+
+
+def files_under(folder: Path) -> list[str]:
+    if not folder.exists():
+        return []
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+async def test_unset_credentials_hide_the_exchange(client):
+    for path in ("/1c_exchange", PATH):
+        for mode in ("checkauth", "init", "query"):
+            response = await client.get(path, params={"type": "sale", "mode": mode}, headers=basic())
+            assert response.status_code == 404
+            assert response.text == "failure\nNot found"
+            assert response.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+async def test_checkauth_then_init_on_both_paths(exchange):
+    for path in ("/1c_exchange", PATH):
+        onec = OneC(exchange.client, path)
+        await onec.checkauth()
+        ((name, value),) = onec.cookie.items()
+        assert name == "vinterr_1c" and len(value) >= 40
+        response = await onec.call("catalog", "init")
+        assert response.text == "zip=no\nfile_limit=10485760"
+        assert response.headers["content-type"] == "text/plain; charset=utf-8"
+        for mode in ("deactivate", "complete"):
+            assert (await onec.call("catalog", mode)).text == "success"
+
+
+async def test_credentials_and_cookies_are_checked(exchange, db):
+    client = exchange.client
+    wrong = [
+        {},
+        basic(password="wrong"),
+        basic(login="other"),
+        {"Authorization": "Basic not-base64!"},
+        {"Authorization": "Bearer something"},
+    ]
+    for headers in wrong:
+        response = await client.get(PATH, params={"type": "catalog", "mode": "checkauth"}, headers=headers)
+        assert response.status_code == 401, headers
+        assert response.text == "failure\nNot authorized"
+        assert response.headers["www-authenticate"].startswith("Basic")
+    onec = OneC(client)
+    await onec.checkauth()
+    without_cookie = await client.get(PATH, params={"type": "catalog", "mode": "init"})
+    assert (without_cookie.status_code, without_cookie.text) == (401, "failure\nNot authorized")
+    stranger = OneC(client)
+    stranger.cookie = {"vinterr_1c": "made-up"}
+    assert (await stranger.call("catalog", "init")).status_code == 401
+    with_wrong_basic = await client.get(
+        PATH,
+        params={"type": "catalog", "mode": "init"},
+        headers={**basic(password="wrong"), "Cookie": f"vinterr_1c={onec.cookie['vinterr_1c']}"},
+    )
+    assert with_wrong_basic.status_code == 401
+    assert (await onec.call("catalog", "init")).status_code == 200
+    async with db.begin() as session:
+        await session.execute(update(OnecSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    expired = await onec.call("catalog", "init")
+    assert (expired.status_code, expired.text) == (401, "failure\nNot authorized")
+    upload = await onec.call("catalog", "file", b"<x/>", filename="import.xml")
+    assert upload.status_code == 401
+    assert files_under(exchange.folder) == []
+
+
+async def test_unknown_type_or_mode(exchange):
+    onec = OneC(exchange.client)
+    await onec.checkauth()
+    cases = [
+        ({"type": "catalog", "mode": "launch"}, "mode"),
+        ({"type": "get_catalog", "mode": "init"}, "type"),
+        ({"mode": "init"}, "type"),
+    ]
+    for params, field in cases:
+        response = await onec.call(**{"kind": params.get("type", ""), "mode": params["mode"]})
+        if "type" not in params:
+            response = await exchange.client.get(
+                PATH, params=params, headers={"Cookie": f"vinterr_1c={onec.cookie['vinterr_1c']}"}
+            )
+        assert response.status_code == 400, params
+        assert response.text.startswith(f"failure\nValidation error: {field}:"), response.text
+    for kind, mode in (("catalog", "query"), ("catalog", "success")):
+        response = await onec.call(kind, mode)
+        assert response.status_code == 400
+        assert response.text == f"failure\nMode {mode} is not supported for type {kind}"
+
+
+async def test_file_names_are_checked(exchange):
+    onec = OneC(exchange.client)
+    await onec.checkauth()
+    for name in (
+        "../import.xml",
+        "a/../../b.xml",
+        "/etc/passwd",
+        "import files/x.xml",
+        "импорт.xml",
+        "a\\b.xml",
+        "a//b.xml",
+        "./import.xml",
+        "..",
+        "x" * 256,
+        "",
+    ):
+        response = await onec.call("catalog", "file", b"<x/>", filename=name)
+        assert response.status_code == 400, name
+        assert response.text.startswith("failure\n"), name
+    missing = await onec.call("catalog", "file", b"<x/>")
+    assert missing.text == "failure\nFile name is required"
+    assert files_under(exchange.folder) == []
+
+
+async def test_pieces_append_and_the_total_is_capped(make_server, tmp_path):
+    folder = tmp_path / "1c"
+    running = await make_server(
+        **EXCHANGE_SETTINGS,
+        ONEC_EXCHANGE_DIR=str(folder),
+        ONEC_FILE_LIMIT=1000,
+        ONEC_FILE_TOTAL_LIMIT=2500,
+    )
+    onec = OneC(running.client)
+    await onec.checkauth()
+    assert (await onec.call("catalog", "init")).text == "zip=no\nfile_limit=1000"
+    content = bytes(range(256)) * 9
+    await onec.upload("import_files/ab/photo.jpg", content, piece=1000)
+    (stored,) = files_under(folder)
+    assert stored.endswith("import_files/ab/photo.jpg")
+    assert (folder / stored).read_bytes() == content
+    over = await onec.call("catalog", "file", b"x" * 500, filename="import_files/ab/photo.jpg")
+    assert over.status_code == 413
+    assert over.text.startswith("failure\nFile larger than 2500 bytes")
+    assert files_under(folder) == []
+    too_big_piece = await onec.call("catalog", "file", b"x" * 1001, filename="offers.xml")
+    assert (too_big_piece.status_code, too_big_piece.text) == (
+        413,
+        "failure\nRequest body too large",
+    )
+    assert files_under(folder) == []
+    other = OneC(running.client)
+    await other.checkauth()
+    await onec.upload("import.xml", b"first")
+    await other.upload("import.xml", b"second")
+    contents = sorted((folder / name).read_bytes() for name in files_under(folder))
+    assert contents == [b"first", b"second"]
+
+
+async def test_import_runs_in_the_background_until_success(exchange, admin_headers):
+    onec = OneC(exchange.client)
+    await onec.checkauth()
+    await onec.init()
+    await onec.upload("import.xml", GOODS, piece=100)
+    first = await onec.call("catalog", "import", filename="import.xml")
+    assert first.status_code == 200
+    assert first.text.startswith("progress\n")
+    done = await onec.import_file("import.xml")
+    assert (done.status_code, done.text) == (200, "success")
+    again = await onec.call("catalog", "import", filename="import.xml")
+    assert again.text == "success"
+    log = await exchange.client.get("/1c_exchange/log", headers=admin_headers)
+    assert log.status_code == 200
+    rows = log.json()["items"]
+    assert [(row["mode"], row["outcome"]) for row in rows] == [
+        ("import", "success"),
+        ("file", "success"),
+        ("init", "success"),
+        ("checkauth", "success"),
+    ]
+    assert rows[0]["filename"] == "import.xml" and rows[0]["attempts"] == 1
+    assert rows[0]["finished_at"] is not None
+    assert rows[1]["counts"] == {"bytes": len(GOODS), "chunks": -(-len(GOODS) // 100)}
+    assert log.json()["count"] == 4
+
+
+async def test_import_failures_answer_failure(exchange):
+    onec = OneC(exchange.client)
+    await onec.checkauth()
+    never = await onec.call("catalog", "import", filename="import.xml")
+    assert never.status_code == 400
+    assert never.text == "failure\nFile import.xml was not uploaded in this session"
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><lolz>&lol2;</lolz>'
+    )
+    for name, content in (
+        ("broken.xml", GOODS[:-30]),
+        ("bomb.xml", bomb),
+        ("external.xml", b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'),
+    ):
+        await onec.upload(name, content)
+        answer = await onec.import_file(name)
+        assert answer.status_code == 400, name
+        assert answer.text.startswith("failure\n"), name
+        assert "\n" not in answer.text.split("\n", 1)[1]
+
+
+async def test_a_dead_workers_import_is_started_again(exchange, db):
+    onec = OneC(exchange.client)
+    await onec.checkauth()
+    await onec.upload("import.xml", GOODS)
+    async with db.begin() as session:
+        onec_session = await session.scalar(select(OnecSession))
+        session.add(
+            OnecExchange(
+                session_id=onec_session.id,
+                type="catalog",
+                mode="import",
+                filename="import.xml",
+                outcome="progress",
+                runner="gone-host:1:dead",
+                lease_until=utcnow() + timedelta(minutes=5),
+                attempts=1,
+            )
+        )
+    running = await onec.call("catalog", "import", filename="import.xml")
+    assert running.text.startswith("progress\n")
+    await asyncio.sleep(0.2)
+    assert (await onec.call("catalog", "import", filename="import.xml")).text.startswith("progress")
+    async with db.begin() as session:
+        await session.execute(update(OnecExchange).values(lease_until=utcnow()))
+    done = await onec.import_file("import.xml")
+    assert done.text == "success"
+    async with db.begin() as session:
+        job = await session.scalar(select(OnecExchange).where(OnecExchange.mode == "import"))
+        assert (job.attempts, job.runner, job.outcome) == (2, None, "success")
+
+
+async def test_an_import_interrupted_three_times_fails(exchange, db):
+    onec = OneC(exchange.client)
+    await onec.checkauth()
+    await onec.upload("import.xml", GOODS)
+    async with db.begin() as session:
+        onec_session = await session.scalar(select(OnecSession))
+        session.add(
+            OnecExchange(
+                session_id=onec_session.id,
+                type="catalog",
+                mode="import",
+                filename="import.xml",
+                outcome="progress",
+                runner="gone-host:1:dead",
+                lease_until=utcnow() - timedelta(seconds=1),
+                attempts=3,
+            )
+        )
+    answer = await onec.call("catalog", "import", filename="import.xml")
+    assert answer.status_code == 400
+    assert answer.text.startswith("failure\nImport interrupted 3 times")
+
+
+async def test_one_import_at_a_time(exchange, db):
+    first, second = OneC(exchange.client), OneC(exchange.client)
+    for onec in (first, second):
+        await onec.checkauth()
+        await onec.upload("import.xml", GOODS)
+    async with db.begin() as session:
+        first_session = await session.scalar(select(OnecSession).order_by(OnecSession.id))
+        session.add(
+            OnecExchange(
+                session_id=first_session.id,
+                type="catalog",
+                mode="import",
+                filename="import.xml",
+                outcome="progress",
+                runner="other-host:1:busy",
+                lease_until=utcnow() + timedelta(minutes=5),
+                attempts=1,
+            )
+        )
+    waiting = await second.call("catalog", "import", filename="import.xml")
+    assert waiting.text == "progress\nWaiting for another import to finish"
+    await asyncio.sleep(0.3)
+    again = await second.call("catalog", "import", filename="import.xml")
+    assert again.text == "progress\nWaiting for another import to finish"
+    async with db.begin() as session:
+        await session.execute(
+            update(OnecExchange)
+            .where(OnecExchange.runner == "other-host:1:busy")
+            .values(lease_until=utcnow())
+        )
+    assert (await second.import_file("import.xml")).text == "success"
+    assert (await first.import_file("import.xml")).text == "success"
+
+
+async def test_calls_may_land_on_any_server(exchange, make_server, tmp_path):
+    other = await make_server(**EXCHANGE_SETTINGS, ONEC_EXCHANGE_DIR=str(exchange.folder))
+    onec_a, onec_b = OneC(exchange.client), OneC(other.client)
+    await onec_a.checkauth()
+    onec_b.cookie = onec_a.cookie
+    assert (await onec_b.call("catalog", "init")).status_code == 200
+    await onec_a.upload("import.xml", GOODS[:50])
+    await onec_b.upload("import.xml", GOODS[50:])
+    answers = []
+    for attempt in range(200):
+        onec = (onec_a, onec_b)[attempt % 2]
+        response = await onec.call("catalog", "import", filename="import.xml")
+        answers.append(response.text)
+        if not response.text.startswith("progress"):
+            break
+        await asyncio.sleep(0.05)
+    assert answers[-1] == "success"
+
+
+async def test_exchange_log_is_for_staff(exchange, admin_headers):
+    onec = OneC(exchange.client)
+    await onec.checkauth("sale")
+    await onec.call("sale", "file", b"<x/>", filename="../orders.xml")
+    assert (await exchange.client.get("/1c_exchange/log")).status_code == 401
+    page = await exchange.client.get(
+        "/1c_exchange/log", params={"outcome": "failure", "limit": 1}, headers=admin_headers
+    )
+    assert page.status_code == 200
+    (row,) = page.json()["items"]
+    assert (row["type"], row["mode"], row["outcome"]) == ("sale", "file", "failure")
+    assert row["message"].startswith("Invalid file name")
+    bad = await exchange.client.get(
+        "/1c_exchange/log", params={"outcome": "maybe"}, headers=admin_headers
+    )
+    assert bad.status_code == 400
+
+
+async def test_requests_are_counted(exchange):
+    onec = OneC(exchange.client)
+    await onec.checkauth()
+    await onec.call("catalog", "init")
+    await exchange.client.get(PATH, params={"type": "catalog", "mode": "init"})
+    metrics = (await exchange.client.get("/metrics")).text
+    assert 'onec_exchange_requests_total{mode="checkauth",result="success",type="catalog"}' in metrics
+    assert 'onec_exchange_requests_total{mode="init",result="failure",type="catalog"}' in metrics
+
+
+async def test_old_files_and_rows_are_purged(exchange, db):
+    from background.jobs import JobRunner, build_jobs
+
+    onec = OneC(exchange.client)
+    await onec.checkauth()
+    await onec.upload("import.xml", GOODS)
+    old = OneC(exchange.client)
+    await old.checkauth()
+    await old.upload("offers.xml", GOODS)
+    async with db.begin() as session:
+        sessions = list(await session.scalars(select(OnecSession).order_by(OnecSession.id)))
+        month_ago = utcnow() - timedelta(days=31)
+        await session.execute(
+            update(OnecExchange)
+            .where(OnecExchange.session_id == sessions[1].id)
+            .values(started_at=month_ago)
+        )
+        await session.execute(
+            update(OnecSession)
+            .where(OnecSession.id == sessions[1].id)
+            .values(created_at=month_ago, expires_at=month_ago + timedelta(hours=1))
+        )
+    old_folder = exchange.folder / sessions[1].folder
+    stamp = time.time() - 31 * 86400
+    for path in (old_folder / "offers.xml", old_folder):
+        os.utime(path, (stamp, stamp))
+    settings = exchange.app.ctx.settings
+    jobs = [job for job in build_jobs(db, settings) if job.name == "purge_onec_exchanges"]
+    await JobRunner(db, jobs).run_due()
+    assert files_under(exchange.folder) == [f"{sessions[0].folder}/import.xml"]
+    async with db.begin() as session:
+        assert [s.id for s in await session.scalars(select(OnecSession))] == [sessions[0].id]
+        remaining = await session.scalars(select(OnecExchange.session_id))
+        assert set(remaining) == {sessions[0].id}
