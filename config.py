@@ -219,6 +219,9 @@ class Settings:
     ONEC_LOGIN: str = setting("")
     ONEC_PASSWORD: str = setting("")
     ONEC_FILE_LIMIT: int = setting(10 * MIB, _positive_int)
+    ONEC_PRICE_TYPE_ID: str = setting("")
+    ONEC_SALE_PRICE_TYPE_ID: str = setting("")
+    ONEC_DEFAULT_STRUCTURE_ID: int | None = setting(None, _positive_int)
 
     @property
     def is_development(self) -> bool:

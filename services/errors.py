@@ -42,6 +42,14 @@ class NulCharacter(RuleViolation):
         super().__init__("Text must not contain NUL characters")
 
 
+class ExchangeFileInvalid(RuleViolation):
+    """A 1C exchange file that cannot be imported: not XML, hostile, truncated, malformed."""
+
+
+class ExchangeSettingMissing(RuleViolation):
+    """A 1C exchange file needs an ONEC_* setting that is unset or names nothing."""
+
+
 class Unauthorized(DomainError):
     status = 401
 
