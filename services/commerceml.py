@@ -116,11 +116,18 @@ async def _finish(session, settings, catalog, offers, sections, counts) -> Impor
 
 
 async def _chunks(path: pathlib.Path) -> AsyncIterator[list[cml.Record]]:
-    """Lists of up to CHUNK records, the next one read in a thread while this one is used."""
+    """Lists of records with up to CHUNK items each, the next one read in a thread while this
+    one is written."""
     records = cml.read_commerceml(path)
 
     def take() -> list[cml.Record]:
-        return list(itertools.islice(records, CHUNK))
+        chunk, items = [], 0
+        for record in records:
+            chunk.append(record)
+            items += isinstance(record, ITEMS)
+            if items == CHUNK:
+                break
+        return chunk
 
     pending = asyncio.ensure_future(asyncio.to_thread(take))
     try:
