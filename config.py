@@ -219,6 +219,9 @@ class Settings:
     ONEC_LOGIN: str = setting("")
     ONEC_PASSWORD: str = setting("")
     ONEC_FILE_LIMIT: int = setting(10 * MIB, _positive_int)
+    ONEC_PRICE_TYPE_ID: str = setting("")
+    ONEC_SALE_PRICE_TYPE_ID: str = setting("")
+    ONEC_DEFAULT_STRUCTURE_ID: int | None = setting(None, _positive_int)
     # 0: a file may not grow beyond ONEC_FILE_LIMIT even when 1C sends it in pieces.
     ONEC_FILE_TOTAL_LIMIT: int = setting(0, _non_negative_int)
     ONEC_EXCHANGE_DIR: str = setting("./var/1c_exchange")

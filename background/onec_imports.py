@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.engine import Database
 from services import onec_imports
 from services.commerceml import import_commerceml_file
-from services.errors import ExchangeFileInvalid
+from services.errors import RuleViolation
 
 log = logging.getLogger("shop.onec")
 
@@ -85,7 +85,8 @@ class ImportRunner:
             if self.catalog_cache is not None:
                 self.catalog_cache.invalidate()
             log.info("1C import %s done: %s", job_id, report.counts)
-        except ExchangeFileInvalid as exc:
+        except RuleViolation as exc:
+            # A bad file, or a setting the file needs is missing.
             await _stop(beat, stop_beat)
             await self._finish(job_id, "failure", exc.message)
         except LeaseLost:

@@ -37,6 +37,12 @@ payment_gateway_requests_total = Counter(
 stock_uploads_total = Counter(
     "stock_uploads_total", "1C stock and weight uploads", ["kind", "result"], registry=REGISTRY
 )
+onec_import_items_total = Counter(
+    "onec_import_items_total",
+    "Groups, goods and offers read by the 1C CommerceML import, by what became of them",
+    ["kind", "result"],
+    registry=REGISTRY,
+)
 legacy_import_rows_total = Counter(
     "legacy_import_rows_total", "Rows read by the legacy import", ["result"], registry=REGISTRY
 )

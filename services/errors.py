@@ -43,7 +43,11 @@ class NulCharacter(RuleViolation):
 
 
 class ExchangeFileInvalid(RuleViolation):
-    """A 1C exchange file that cannot be imported; the message says why."""
+    """A 1C exchange file that cannot be imported: not XML, hostile, truncated, malformed."""
+
+
+class ExchangeSettingMissing(RuleViolation):
+    """A 1C exchange file needs an ONEC_* setting that is unset or names nothing."""
 
 
 class ImportFailed(ExchangeFileInvalid):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Variation
@@ -10,6 +10,7 @@ from db.models.base import utcnow
 from services.errors import RuleViolation
 
 OUT_OF_STOCK = "Insufficient number of variations in stock to order"
+UPLOAD_LOCK_KEY = 0x1C5704
 
 _variations = Variation.__table__
 # Built once: checkout runs this for every line, and a prebuilt statement skips recompiling.
@@ -106,6 +107,15 @@ async def set_stock_levels(
     if changes:
         await session.execute(update(Variation), changes)
     return len(changes)
+
+
+async def serialise_stock_uploads(session: AsyncSession) -> None:
+    """One 1C upload or import at a time across workers, until the transaction ends.
+
+    SQLite transactions are exclusive already.
+    """
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(UPLOAD_LOCK_KEY)))
 
 
 def _minus(column, amount: int):
