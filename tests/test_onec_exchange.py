@@ -13,21 +13,45 @@ from sqlalchemy import select, update
 
 from db.models import OnecExchange, OnecSession
 from db.models.base import utcnow
+from tests import factories
+from tests.commerceml_docs import (
+    MAIN_STORE,
+    RETAIL,
+    SALE,
+    SHOP_STORE,
+    Group,
+    Offer,
+    import_xml,
+    offers_xml,
+    rests_xml,
+)
+from tests.commerceml_docs import Good as CGood
 from tests.onec_client import EXCHANGE_SETTINGS, PATH, OneC, basic
 
-GOODS = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n'
-    '<КоммерческаяИнформация ВерсияСхемы="2.08"><Каталог><Товары>'
-    "<Товар><Ид>g-1</Ид><Наименование>Платье</Наименование></Товар>"
-    "</Товары></Каталог></КоммерческаяИнформация>"
-).encode()
+GOODS = import_xml(
+    [Group("g1", "Женская одежда", [Group("g2", "Платья")])],
+    [CGood("3f6c1d0e-6b1a-11ee-80f1-0050569c2a11", "Платье «Лето»", "VN-001", "g2")],
+)
+
+
+async def exchange_settings(client, admin_headers, folder: Path) -> dict:
+    """What the exchange needs: credentials, price types and a structure for new goods."""
+    structure = await factories.post(client, "/structures", {"name": "Хлопок"}, admin_headers)
+    return {
+        **EXCHANGE_SETTINGS,
+        "ONEC_EXCHANGE_DIR": str(folder),
+        "ONEC_PRICE_TYPE_ID": RETAIL,
+        "ONEC_SALE_PRICE_TYPE_ID": SALE,
+        "ONEC_DEFAULT_STRUCTURE_ID": structure["id"],
+    }
 
 
 @pytest.fixture
-async def exchange(make_server, tmp_path):
+async def exchange(make_server, client, admin_headers, tmp_path):
     """A server with the exchange switched on, files under a folder of the test's own."""
-    running = await make_server(**EXCHANGE_SETTINGS, ONEC_EXCHANGE_DIR=str(tmp_path / "1c"))
-    running.folder = tmp_path / "1c"
+    folder = tmp_path / "1c"
+    running = await make_server(**await exchange_settings(client, admin_headers, folder))
+    running.folder = folder
     return running
 
 
@@ -40,7 +64,9 @@ def files_under(folder: Path) -> list[str]:
 async def test_unset_credentials_hide_the_exchange(client):
     for path in ("/1c_exchange", PATH):
         for mode in ("checkauth", "init", "query"):
-            response = await client.get(path, params={"type": "sale", "mode": mode}, headers=basic())
+            response = await client.get(
+                path, params={"type": "sale", "mode": mode}, headers=basic()
+            )
             assert response.status_code == 404
             assert response.text == "failure\nNot found"
             assert response.headers["content-type"] == "text/plain; charset=utf-8"
@@ -69,7 +95,9 @@ async def test_credentials_and_cookies_are_checked(exchange, db):
         {"Authorization": "Bearer something"},
     ]
     for headers in wrong:
-        response = await client.get(PATH, params={"type": "catalog", "mode": "checkauth"}, headers=headers)
+        response = await client.get(
+            PATH, params={"type": "catalog", "mode": "checkauth"}, headers=headers
+        )
         assert response.status_code == 401, headers
         assert response.text == "failure\nNot authorized"
         assert response.headers["www-authenticate"].startswith("Basic")
@@ -88,7 +116,9 @@ async def test_credentials_and_cookies_are_checked(exchange, db):
     assert with_wrong_basic.status_code == 401
     assert (await onec.call("catalog", "init")).status_code == 200
     async with db.begin() as session:
-        await session.execute(update(OnecSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+        await session.execute(
+            update(OnecSession).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
     expired = await onec.call("catalog", "init")
     assert (expired.status_code, expired.text) == (401, "failure\nNot authorized")
     upload = await onec.call("catalog", "file", b"<x/>", filename="import.xml")
@@ -142,11 +172,10 @@ async def test_file_names_are_checked(exchange):
     assert files_under(exchange.folder) == []
 
 
-async def test_pieces_append_and_the_total_is_capped(make_server, tmp_path):
+async def test_pieces_append_and_the_total_is_capped(make_server, client, admin_headers, tmp_path):
     folder = tmp_path / "1c"
     running = await make_server(
-        **EXCHANGE_SETTINGS,
-        ONEC_EXCHANGE_DIR=str(folder),
+        **await exchange_settings(client, admin_headers, folder),
         ONEC_FILE_LIMIT=1000,
         ONEC_FILE_TOTAL_LIMIT=2500,
     )
@@ -313,8 +342,8 @@ async def test_one_import_at_a_time(exchange, db):
     assert (await first.import_file("import.xml")).text == "success"
 
 
-async def test_calls_may_land_on_any_server(exchange, make_server, tmp_path):
-    other = await make_server(**EXCHANGE_SETTINGS, ONEC_EXCHANGE_DIR=str(exchange.folder))
+async def test_calls_may_land_on_any_server(exchange, make_server):
+    other = await make_server(**exchange.app.ctx.settings.__dict__)
     onec_a, onec_b = OneC(exchange.client), OneC(other.client)
     await onec_a.checkauth()
     onec_b.cookie = onec_a.cookie
@@ -356,7 +385,9 @@ async def test_requests_are_counted(exchange):
     await onec.call("catalog", "init")
     await exchange.client.get(PATH, params={"type": "catalog", "mode": "init"})
     metrics = (await exchange.client.get("/metrics")).text
-    assert 'onec_exchange_requests_total{mode="checkauth",result="success",type="catalog"}' in metrics
+    assert (
+        'onec_exchange_requests_total{mode="checkauth",result="success",type="catalog"}' in metrics
+    )
     assert 'onec_exchange_requests_total{mode="init",result="failure",type="catalog"}' in metrics
 
 
@@ -394,3 +425,74 @@ async def test_old_files_and_rows_are_purged(exchange, db):
         assert [s.id for s in await session.scalars(select(OnecSession))] == [sessions[0].id]
         remaining = await session.scalars(select(OnecExchange.session_id))
         assert set(remaining) == {sessions[0].id}
+
+
+DRESS, SKIRT = "3f6c1d0e-6b1a-11ee-80f1-0050569c2a11", "4a7d2e1f-6b1a-11ee-80f1-0050569c2a11"
+CATALOGUE = import_xml(
+    [Group("g1", "Женская одежда", [Group("g2", "Платья"), Group("g3", "Юбки")])],
+    [
+        CGood(DRESS, "Платье «Лето»", "VN-001", "g2", "Лёгкое платье", weight="0.350"),
+        CGood(SKIRT, "Юбка плиссе", "VN-002", "g3", barcode="4600000000028"),
+    ],
+)
+OFFERS = offers_xml(
+    [
+        Offer(
+            f"{DRESS}#c1",
+            "Платье «Лето» (Красный, 44)",
+            "Красный",
+            "44",
+            {RETAIL: "4990.50", SALE: "3990"},
+            {MAIN_STORE: "3", SHOP_STORE: "2"},
+        ),
+        Offer(f"{DRESS}#c2", "Платье «Лето» (Синий, 46)", "Синий", "46", {RETAIL: "4990"}, {}),
+        Offer(SKIRT, "Юбка плиссе", prices={RETAIL: "2990"}, stores={MAIN_STORE: "7"}),
+    ]
+)
+
+
+async def test_catalogue_from_1c_reaches_the_site(exchange, client, admin_headers):
+    onec = OneC(exchange.client)
+    await onec.checkauth()
+    await onec.init()
+    await onec.upload("import.xml", CATALOGUE, piece=1000)
+    await onec.upload("offers.xml", OFFERS, piece=1000)
+    for name in ("import.xml", "offers.xml"):
+        assert (await onec.import_file(name)).text == "success", name
+    variations = {v["name"]: v for v in (await client.get("/variations/all")).json()}
+    red = variations["Платье «Лето» (Красный, 44)"]
+    assert (red["price"], red["discounted_price"], red["stock"], red["amount"]) == (
+        4991,
+        3990,
+        5,
+        5,
+    )
+    assert (red["color"]["name"], red["size"]["name"]) == ("Красный", "44")
+    assert (
+        variations["Платье «Лето» (Синий, 46)"]["stock"],
+        variations["Юбка плиссе"]["stock"],
+    ) == (
+        0,
+        7,
+    )
+    dress = (await client.get(f"/goods/{red['good_id']}", headers=admin_headers)).json()
+    assert (dress["name"], dress["article"], dress["is_visible"]) == (
+        "Платье «Лето»",
+        "VN-001",
+        False,
+    )
+    assert (await client.get("/goods/all")).json() == []
+    shown = await client.patch(
+        f"/goods/{red['good_id']}", json={"is_visible": True}, headers=admin_headers
+    )
+    assert shown.status_code == 200
+    (listed,) = (await client.get("/goods/all")).json()
+    assert listed["id"] == red["good_id"]
+    later = OneC(exchange.client)
+    await later.checkauth()
+    await later.init()
+    await later.upload("rests_1.xml", rests_xml({f"{DRESS}#c1": {MAIN_STORE: "1"}}, True))
+    assert (await later.import_file("rests_1.xml")).text == "success"
+    after = {v["name"]: v for v in (await client.get("/variations/all")).json()}
+    assert after["Платье «Лето» (Красный, 44)"]["stock"] == 1
+    assert after["Юбка плиссе"]["stock"] == 7
