@@ -226,6 +226,8 @@ async def _apply(session, settings, order: Order, update_, statuses, counts: Cou
     changed = False
     if target is not None and target != order.status_id:
         await change_status(session, settings, order, target)
+        # mark_paid reads the order again under its lock.
+        await session.flush()
         counts["status_changed"] += 1
         changed = True
     if update_.paid and not order.is_payed:
