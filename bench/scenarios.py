@@ -14,6 +14,7 @@ from bench import wrk
 from bench.context import SECRET, Context
 from bench.generate import fill_events, fill_shop
 from bench.load import HEADER, run_load
+from bench.onec import onec_orders
 from db.models import Order, OrderLine, Variation
 from helpers.tokens import issue_token
 from services.catalog import build_storefront
@@ -361,4 +362,5 @@ SCENARIOS = {
     "orders": orders,
     "events": events,
     "scale": scale,
+    "onec_orders": onec_orders,
 }
