@@ -27,6 +27,7 @@ from tests.commerceml_docs import (
 )
 from tests.commerceml_docs import Good as CGood
 from tests.onec_client import EXCHANGE_SETTINGS, PATH, OneC, basic
+from tests.support import is_postgresql
 
 GOODS = import_xml(
     [Group("g1", "Женская одежда", [Group("g2", "Платья")])],
@@ -496,3 +497,26 @@ async def test_catalogue_from_1c_reaches_the_site(exchange, client, admin_header
     after = {v["name"]: v for v in (await client.get("/variations/all")).json()}
     assert after["Платье «Лето» (Красный, 44)"]["stock"] == 1
     assert after["Юбка плиссе"]["stock"] == 7
+
+
+@pytest.mark.skipif(not is_postgresql(), reason="SQLite's one writer is the import itself")
+async def test_a_long_import_keeps_its_lease(make_server, client, admin_headers, tmp_path, db):
+    """Polls during an import longer than its lease see it renewed, not started again."""
+    settings = await exchange_settings(client, admin_headers, tmp_path / "1c")
+    running = await make_server(**settings, ONEC_IMPORT_LEASE_S=1.5)
+    goods = [CGood(f"good-{n:05d}", f"Платье {n}", f"VN-{n:05d}", "g1") for n in range(4000)]
+    onec = OneC(running.client)
+    await onec.checkauth()
+    await onec.upload("import.xml", import_xml([Group("g1", "Платья")], goods))
+    answers = []
+    for _ in range(3000):
+        response = await onec.call("catalog", "import", filename="import.xml")
+        answers.append(response.text)
+        if not response.text.startswith("progress"):
+            break
+        await asyncio.sleep(0.02)
+    assert answers[-1] == "success"
+    assert any(answer.startswith("progress\nImported ") for answer in answers), answers
+    async with db.begin() as session:
+        job = await session.scalar(select(OnecExchange).where(OnecExchange.mode == "import"))
+    assert (job.attempts, job.counts["goods_created"]) == (1, 4000)
