@@ -6,6 +6,7 @@ which refuses DTDs, entity declarations and external references.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,7 @@ ROOT = "КоммерческаяИнформация"
 DELIVERY_ID = "ORDER_DELIVERY"
 _TRUE = {"true", "1", "да", "yes"}
 _FALSE = {"false", "0", "нет", "no"}
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass
@@ -69,7 +71,8 @@ class OrderUpdate:
 def _add(parent: ET.Element, tag: str, text: object = None, **attributes: str) -> ET.Element:
     element = ET.SubElement(parent, tag, attributes)
     if text is not None:
-        element.text = str(text)
+        # The library escapes markup but keeps characters XML 1.0 forbids (1C would refuse).
+        element.text = _NOT_IN_XML.sub("", str(text))
     return element
 
 

@@ -34,6 +34,8 @@ from services.status_changes import change_status, hand_over_to_1c
 log = logging.getLogger("shop.onec")
 
 UNKNOWN_SAMPLES = 20
+# Ids per statement: far below the bound parameters SQLite and asyncpg take.
+BATCH = 1000
 _orders = Order.__table__
 # Sent to 1C but changed since, or never sent.
 PENDING = or_(Order.exported_at.is_(None), Order.updated_at > Order.exported_at)
@@ -125,18 +127,18 @@ async def confirm_export(session: AsyncSession, settings, onec_session: OnecSess
     and their reservations consumed (1C's remains include them from now on)."""
     sent = {int(order_id): at for order_id, at in (onec_session.last_query or {}).items()}
     ids = sorted(sent)
-    if ids:
-        await hand_over_to_1c(session, ids)
-        known = set(await session.scalars(select(Order.id).where(Order.id.in_(ids))))
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        await hand_over_to_1c(session, batch)
+        known = set(await session.scalars(select(Order.id).where(Order.id.in_(batch))))
         # An order changed after the query keeps an older exported_at: it is sent again.
-        await session.execute(
-            _MARK_EXPORTED,
-            [
-                {"order_id": order_id, "sent_at": datetime.fromisoformat(sent[order_id])}
-                for order_id in ids
-                if order_id in known
-            ],
-        )
+        marks = [
+            {"order_id": order_id, "sent_at": datetime.fromisoformat(sent[order_id])}
+            for order_id in batch
+            if order_id in known
+        ]
+        if marks:
+            await session.execute(_MARK_EXPORTED, marks)
     onec_session.last_query = None
     record(session, onec_session.id, "sale", "success", counts={"orders": len(ids)})
     return len(ids)

@@ -75,7 +75,7 @@ def order_body(shop, **changes) -> dict:
         "street": "Тополиная",
         "house_number": "11",
         "apartment": "5",
-        "other_info": "Позвонить за час",
+        "other_info": "Позвонить\x07 за час <не раньше 10:00> & не позже 18:00",
         "delivery_address": "Челябинск, Тополиная 11-5",
         "is_cash_payment": False,
         "variations": [
@@ -149,7 +149,7 @@ async def test_query_sends_every_field(shop, client, admin_headers):
         "Валюта": "руб",
         "Курс": "1",
         "Сумма": str(2 * 4990 + 2000 + 300),
-        "Комментарий": "Позвонить за час",
+        "Комментарий": "Позвонить за час <не раньше 10:00> & не позже 18:00",
     }  # fmt: skip
     buyer = child(child(document, "Контрагенты"), "Контрагент")
     customer_path = f"/customers/{order['customer_id']}"
