@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -48,6 +49,7 @@ async def _orders_in_progress(db) -> int:
 async def onec_orders(ctx: Context) -> str:
     data = await fill_shop(ctx.db, goods=500, customers=1000, orders=ORDERS)
     lines = await _orders_in_progress(ctx.db)
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(dir=ROOT / "var") as folder:
         await ctx.start_server(ONEC_LOGIN=LOGIN, ONEC_PASSWORD=PASSWORD, ONEC_EXCHANGE_DIR=folder)
         async with httpx.AsyncClient(base_url=ctx.base_url, timeout=120) as client:
@@ -72,7 +74,8 @@ async def onec_orders(ctx: Context) -> str:
             assert success.text == "success"
     return (
         f"Data: {data}; {ORDERS} pending orders with {lines} lines in all (3 goods and the "
-        f"delivery each), their units reserved. One worker; the server is its own process.\n\n"
+        f"delivery each), their units reserved. One worker; the server is its own process; "
+        f"load average {load:.1f} when the run began (2 cores shared with other work).\n\n"
         "| call | result |\n|---|---|\n"
         f"| `mode=query`, {ORDERS} orders ({size / 1024:.0f} KiB of XML) | "
         f"p50 {statistics.median(timings):.2f} s, max {max(timings):.2f} s over {RUNS} runs "
