@@ -314,6 +314,9 @@ class _Reader:
             for item in element.iterfind("Склад")
             if item.get("КоличествоНаСкладе") is not None
         ]
+        rests = element.find("Остатки")
+        if rests is not None and quantity is None and not len(rests):
+            quantity = rests  # no remains listed: none anywhere
         for rest in element.iterfind("Остатки/Остаток"):
             total = rest.find("Количество")
             if total is not None and quantity is None:
@@ -327,7 +330,7 @@ class _Reader:
             barcode=_text(element, "Штрихкод"),
             characteristics=characteristics,
             prices=prices,
-            quantity=None if quantity is None else _required_number(quantity.text or ""),
+            quantity=None if quantity is None else _required_number(quantity.text or "0"),
             warehouse_quantities=tuple(by_warehouse),
         )
 

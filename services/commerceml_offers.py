@@ -100,14 +100,22 @@ class OffersImport:
                 self.carries_prices = True
                 if self.price_type_id is None:
                     self._resolve_price_types()
-            row = self.by_guid.get(offer.id)
+            row = self.by_guid.get(offer.id) or self._claim(offer)
             if row is None:
-                row = await self._claim_or_create(offer, created)
-                if row is None:
-                    continue
-            else:
-                self._update(row, offer)
+                row = await self._create(offer)
+                if row is not None:
+                    created.append(row)
+                    self._stock(row, offer)
+                continue
+            before = (row.values(), self.stock.get(row, row.stock))
+            row.one_c_guid = offer.id
+            self.by_guid[offer.id] = row
+            self._update(row, offer)
             self._stock(row, offer)
+            if row.values() != before[0]:
+                self.changed.add(row)
+            after = (row.values(), self.stock.get(row, row.stock))
+            self.counts["offers_updated" if after != before else "offers_unchanged"] += 1
         if created:
             rows = [
                 {**row.values(), "good_id": row.good_id, "color_id": row.color_id}
@@ -119,18 +127,11 @@ class OffersImport:
                 row.id = variation_id
             self.rows.extend(created)
 
-    async def _claim_or_create(self, offer: cml.Offer, created: list) -> VariationRow | None:
+    async def _create(self, offer: cml.Offer) -> VariationRow | None:
         good = self.goods.get(offer.good_id)
         if good is None:
             self.counts["offers_skipped_unknown_good"] += 1
             return None
-        color, size = self._characteristics(offer)
-        row = self._claim(good[0], offer, color, size)
-        if row is not None:
-            row.one_c_guid = offer.id
-            self.by_guid[offer.id] = row
-            self._update(row, offer)
-            return row
         if not offer.name:
             # Prices and rests files name offers by Ид only: nothing to build a variation from.
             self.counts["offers_skipped_unknown"] += 1
@@ -142,6 +143,7 @@ class OffersImport:
             self.counts["offers_skipped_no_price"] += 1
             return None
         sale = self._sale_price(offer, price)
+        color, size = self._characteristics(offer)
         row = VariationRow(
             id=None,
             good_id=good[0],
@@ -156,20 +158,23 @@ class OffersImport:
             is_delete=False,
         )
         self.by_guid[offer.id] = row
-        created.append(row)
         self.counts["offers_created"] += 1
         return row
 
-    def _claim(self, good_id: int, offer: cml.Offer, color: str, size: str):
-        """A variation of the good not yet tied to 1C: by barcode, by color and size, or the
-        good's only one for an offer without characteristics."""
-        candidates = self.unclaimed.get(good_id, [])
+    def _claim(self, offer: cml.Offer) -> VariationRow | None:
+        """A variation of the offer's good not yet tied to 1C: by barcode, by color and size,
+        or the good's only one for an offer without characteristics."""
+        good = self.goods.get(offer.good_id)
+        candidates = self.unclaimed.get(good[0], []) if good else []
+        if not candidates:
+            return None
+        color, size = self._characteristics(offer)
         found = None
         if offer.barcode:
             found = next((row for row in candidates if row.barcode == offer.barcode), None)
         if found is None and (color or size):
-            color_id = self.colors.get(color or NO_COLOR)
-            size_id = self.sizes.get(size or NO_SIZE)
+            color_id = _known(self.colors, color or NO_COLOR)
+            size_id = _known(self.sizes, size or NO_SIZE)
             found = next(
                 (row for row in candidates if (row.color_id, row.size_id) == (color_id, size_id)),
                 None,
@@ -181,7 +186,6 @@ class OffersImport:
         return found
 
     def _update(self, row: VariationRow, offer: cml.Offer) -> None:
-        before = row.values()
         row.name = offer.name[:TEXT_LIMIT] or row.name
         row.barcode = offer.barcode[:TEXT_LIMIT] or row.barcode
         if offer.prices:
@@ -189,9 +193,6 @@ class OffersImport:
             row.price = row.price if price is None else price
             sale = self._sale_price(offer, row.price)
             row.discounted_price = row.discounted_price if sale is KEEP else sale
-        if row.values() != before:
-            self.changed.add(row)
-        self.counts["offers_updated" if row.values() != before else "offers_unchanged"] += 1
 
     def _stock(self, row: VariationRow, offer: cml.Offer) -> None:
         if not offer.has_stock:
@@ -266,7 +267,7 @@ class OffersImport:
 
     async def _directory_id(self, model, known: dict[str, int], name: str) -> int:
         """A color or size by name (exact, else ignoring case), created when missing."""
-        found = known.get(name) or known.get(name.casefold())
+        found = _known(known, name)
         if found is None:
             values = {"name": name, "code": ""} if model is Color else {"name": name}
             [found] = await insert_rows(self.session, model, [values])
@@ -350,3 +351,7 @@ class OffersImport:
 
 def _by_id(row: VariationRow) -> int:
     return row.id
+
+
+def _known(known: dict[str, int], name: str) -> int | None:
+    return known.get(name) or known.get(name.casefold())
