@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import select, text
 
 from db.models import Good, OutboxMessage, Variation
-from services.commerceml import import_commerceml_file
 from services.errors import ExchangeSettingMissing
 from tests import factories
 from tests.commerceml_docs import (
@@ -73,32 +72,11 @@ def catalogue_offers(**stock) -> list[Offer]:
     ]
 
 
-@pytest.fixture
-async def onec(settings, client, admin_headers):
-    structure = await factories.post(client, "/structures", {"name": "Шерсть"}, admin_headers)
-    return settings.replace(
-        ONEC_PRICE_TYPE_ID=RETAIL,
-        ONEC_SALE_PRICE_TYPE_ID=SALE,
-        ONEC_DEFAULT_STRUCTURE_ID=structure["id"],
+async def first_exchange(import_file, onec_settings, version="2.10", namespace=True):
+    catalog = await import_file(onec_settings, import_xml(GROUPS, GOODS, version, namespace))
+    offers = await import_file(
+        onec_settings, offers_xml(catalogue_offers(), version, namespace), "offers.xml"
     )
-
-
-@pytest.fixture
-def load(db, tmp_path):
-    """Import one document as the exchange does: a file, one transaction."""
-
-    async def run(settings, content: bytes, name: str = "import.xml", progress=None):
-        path = tmp_path / name
-        path.write_bytes(content)
-        async with db.begin() as session:
-            return await import_commerceml_file(session, settings, path, progress=progress)
-
-    return run
-
-
-async def first_exchange(load, onec, version="2.10", namespace=True):
-    catalog = await load(onec, import_xml(GROUPS, GOODS, version, namespace))
-    offers = await load(onec, offers_xml(catalogue_offers(), version, namespace), "offers.xml")
     return catalog, offers
 
 
@@ -123,8 +101,10 @@ async def snapshot(db) -> dict:
         }
 
 
-async def test_first_exchange_fills_an_empty_shop(client, admin_headers, db, load, onec):
-    catalog, offers = await first_exchange(load, onec)
+async def test_first_exchange_fills_an_empty_shop(
+    client, admin_headers, db, import_file, onec_settings
+):
+    catalog, offers = await first_exchange(import_file, onec_settings)
     assert (catalog.kind, offers.kind) == ("catalog", "offers")
     assert catalog.counts["groups_created"] == 4 and catalog.counts["goods_created"] == 3
     assert offers.counts["offers_created"] == 4
@@ -137,7 +117,10 @@ async def test_first_exchange_fills_an_empty_shop(client, admin_headers, db, loa
     assert (await client.get("/goods/all")).json() == []  # new goods wait for staff
     dress_id = await good_id(db, DRESS)
     dress = (await client.get(f"/goods/{dress_id}", headers=admin_headers)).json()
-    assert dress["is_visible"] is False and dress["structure_id"] == onec.ONEC_DEFAULT_STRUCTURE_ID
+    assert (
+        dress["is_visible"] is False
+        and dress["structure_id"] == onec_settings.ONEC_DEFAULT_STRUCTURE_ID
+    )
     assert dress["category_name"] == "Платья" and dress["article"] == "VN-001"
     assert dress["description"] == "Лёгкое платье из хлопка" and float(dress["weight"]) == 0.35
     red_44 = next(v for v in dress["variations"] if v["name"].endswith("(Красный, 44)"))
@@ -167,7 +150,7 @@ async def test_first_exchange_fills_an_empty_shop(client, admin_headers, db, loa
     assert [event["data"]["source"] for event in events] == ["commerceml"]
     assert events[0]["data"]["updated"] == 4
 
-    again_catalog, again_offers = await first_exchange(load, onec)
+    again_catalog, again_offers = await first_exchange(import_file, onec_settings)
     assert again_catalog.counts["goods_unchanged"] == 3
     assert again_catalog.counts["groups_matched"] == 4
     assert again_offers.counts["offers_unchanged"] == 4
@@ -176,8 +159,10 @@ async def test_first_exchange_fills_an_empty_shop(client, admin_headers, db, loa
 
 
 @pytest.mark.parametrize("version,namespace", [("2.04", False), ("2.04", True), ("2.10", False)])
-async def test_other_versions_and_namespaces(client, db, load, onec, version, namespace):
-    catalog, offers = await first_exchange(load, onec, version, namespace)
+async def test_other_versions_and_namespaces(
+    client, db, import_file, onec_settings, version, namespace
+):
+    catalog, offers = await first_exchange(import_file, onec_settings, version, namespace)
     assert catalog.counts["goods_created"] == 3 and offers.counts["offers_created"] == 4
     ids = await variation_ids(db)
     red_44 = (await client.get(f"/variations/{ids[RED_44]}")).json()
@@ -186,7 +171,9 @@ async def test_other_versions_and_namespaces(client, db, load, onec, version, na
     assert scarf["stock"] == 4
 
 
-async def test_site_data_is_matched_not_duplicated(client, admin_headers, db, load, onec):
+async def test_site_data_is_matched_not_duplicated(
+    client, admin_headers, db, import_file, onec_settings
+):
     refs = await factories.directories(client, admin_headers)
     site_dress = await factories.good(
         client, admin_headers, refs, article="VN-001", description="Текст сайта"
@@ -208,7 +195,7 @@ async def test_site_data_is_matched_not_duplicated(client, admin_headers, db, lo
         Product(SCARF, "Шарф шерстяной", "VN-003", "e5", code="00-00000003"),
     ]
     groups = [Group("e5", "Платья")]
-    catalog = await load(onec, import_xml(groups, goods))
+    catalog = await import_file(onec_settings, import_xml(groups, goods))
     assert catalog.counts["goods_updated"] == 2 and catalog.counts["goods_created"] == 0
     assert catalog.counts["groups_matched"] == 1 and catalog.counts["groups_created"] == 0
     dress = (await client.get(f"/goods/{site_dress['id']}", headers=admin_headers)).json()
@@ -231,7 +218,7 @@ async def test_site_data_is_matched_not_duplicated(client, admin_headers, db, lo
         Offer(f"{DRESS}#3", "Платье (Синий, L)", "Синий", "L", {RETAIL: "5300"}, quantity="3"),
         Offer(SCARF, "Шарф", prices={RETAIL: "990"}, quantity="9"),
     ]
-    report = await load(onec, offers_xml(offers), "offers.xml")
+    report = await import_file(onec_settings, offers_xml(offers), "offers.xml")
     assert report.counts["offers_created"] == 1 and report.counts["sizes_created"] == 1
     assert report.counts["colors_created"] == 0
     ids = await variation_ids(db)
@@ -242,9 +229,9 @@ async def test_site_data_is_matched_not_duplicated(client, admin_headers, db, lo
 
 
 async def test_reservations_survive_and_changes_only_packages(
-    client, admin_headers, db, load, onec
+    client, admin_headers, db, import_file, onec_settings
 ):
-    await first_exchange(load, onec)
+    await first_exchange(import_file, onec_settings)
     for guid in (DRESS, SKIRT):
         await client.patch(
             f"/goods/{await good_id(db, guid)}", json={"is_visible": True}, headers=admin_headers
@@ -279,14 +266,14 @@ async def test_reservations_survive_and_changes_only_packages(
     assert placed.status_code == 201, placed.text
 
     changed = catalogue_offers(red_44={MAIN_STORE: "10"})[:1]
-    report = await load(onec, offers_xml(changed, changes_only=True), "offers.xml")
+    report = await import_file(onec_settings, offers_xml(changed, changes_only=True), "offers.xml")
     assert report.counts["offers_updated"] == 1 and report.counts["stock_zeroed"] == 0
     red_44 = (await client.get(f"/variations/{ids[RED_44]}")).json()
     assert (red_44["stock"], red_44["reserved"], red_44["amount"]) == (10, 2, 8)
     assert (await client.get(f"/variations/{ids[BLUE_44]}")).json()["stock"] == 7
 
     full = [offer for offer in catalogue_offers() if offer.id != BLUE_44]
-    report = await load(onec, offers_xml(full, changes_only=None), "offers.xml")
+    report = await import_file(onec_settings, offers_xml(full, changes_only=None), "offers.xml")
     assert report.counts["stock_zeroed"] == 1
     assert (await client.get(f"/variations/{ids[BLUE_44]}")).json()["stock"] == 0
     red_44 = (await client.get(f"/variations/{ids[RED_44]}")).json()
@@ -294,15 +281,17 @@ async def test_reservations_survive_and_changes_only_packages(
     assert (await client.get(f"/variations/{site_only['id']}")).json()["stock"] == 6
 
 
-async def test_rests_and_prices_files(client, admin_headers, db, app, load, onec):
-    await first_exchange(load, onec)
+async def test_rests_and_prices_files(client, admin_headers, db, app, import_file, onec_settings):
+    await first_exchange(import_file, onec_settings)
     for guid in (DRESS, SKIRT, SCARF):
         await client.patch(
             f"/goods/{await good_id(db, guid)}", json={"is_visible": True}, headers=admin_headers
         )
     ids = await variation_ids(db)
     etag = (await client.get("/goods/all")).headers["etag"]
-    report = await load(onec, prices_xml({RED_44: {RETAIL: "5500", SALE: "4400"}}), "prices.xml")
+    report = await import_file(
+        onec_settings, prices_xml({RED_44: {RETAIL: "5500", SALE: "4400"}}), "prices.xml"
+    )
     assert report.kind == "prices" and report.counts["offers_updated"] == 1
     red_44 = (await client.get(f"/variations/{ids[RED_44]}")).json()
     assert (red_44["price"], red_44["discounted_price"], red_44["stock"]) == (5500, 4400, 5)
@@ -311,7 +300,7 @@ async def test_rests_and_prices_files(client, admin_headers, db, app, load, onec
     assert (await client.get("/goods/all")).headers["etag"] != etag
 
     rests = {RED_46: {MAIN_STORE: "1", SHOP_STORE: "1"}, f"{DRESS}#unknown": {MAIN_STORE: "1"}}
-    report = await load(onec, rests_xml(rests), "rests.xml")
+    report = await import_file(onec_settings, rests_xml(rests), "rests.xml")
     assert report.kind == "rests" and report.counts["offers_skipped_unknown"] == 1
     assert (await client.get(f"/variations/{ids[RED_46]}")).json()["stock"] == 2
     # Rests come in parts in the newer exchange: one part does not zero the others.
@@ -320,8 +309,10 @@ async def test_rests_and_prices_files(client, admin_headers, db, app, load, onec
     assert [event["data"]["unknown_codes"] for event in events] == [0, 1]
 
 
-async def test_skipped_items_are_counted_and_change_nothing_else(client, db, load, onec):
-    await first_exchange(load, onec)
+async def test_skipped_items_are_counted_and_change_nothing_else(
+    client, db, import_file, onec_settings
+):
+    await first_exchange(import_file, onec_settings)
     ids = await variation_ids(db)
     offers = [
         Offer(RED_44, "Платье (Красный, 44)", prices={RETAIL: "12,5 руб."}, quantity="-3"),
@@ -330,7 +321,7 @@ async def test_skipped_items_are_counted_and_change_nothing_else(client, db, loa
         Offer(f"{DRESS}#new", "Платье (Зелёный, 48)", "Зелёный", "48", {SALE: "100"}, {}),
         Offer("ffffffff-0000-4000-8000-000000000000#1", "Чужое", prices={RETAIL: "1"}),
     ]
-    report = await load(onec, offers_xml(offers, changes_only=True), "offers.xml")
+    report = await import_file(onec_settings, offers_xml(offers, changes_only=True), "offers.xml")
     assert {key: value for key, value in report.counts.items() if value} == {
         "offers_updated": 2,
         "offers_unchanged": 1,
@@ -348,39 +339,45 @@ async def test_skipped_items_are_counted_and_change_nothing_else(client, db, loa
     assert len(await variation_ids(db)) == 4
 
 
-async def test_settings_the_import_needs(db, load, onec, client):
+async def test_settings_the_import_needs(db, import_file, onec_settings, client):
     before = await snapshot(db)
     with pytest.raises(ExchangeSettingMissing, match="ONEC_DEFAULT_STRUCTURE_ID"):
-        await load(onec.replace(ONEC_DEFAULT_STRUCTURE_ID=None), import_xml(GROUPS, GOODS))
+        await import_file(
+            onec_settings.replace(ONEC_DEFAULT_STRUCTURE_ID=None), import_xml(GROUPS, GOODS)
+        )
     with pytest.raises(ExchangeSettingMissing, match="names no structure"):
-        await load(onec.replace(ONEC_DEFAULT_STRUCTURE_ID=9999), import_xml(GROUPS, GOODS))
+        await import_file(
+            onec_settings.replace(ONEC_DEFAULT_STRUCTURE_ID=9999), import_xml(GROUPS, GOODS)
+        )
     assert await snapshot(db) == before
-    await load(onec, import_xml(GROUPS, GOODS))
+    await import_file(onec_settings, import_xml(GROUPS, GOODS))
     before = await snapshot(db)
     offers = offers_xml(catalogue_offers())
     with pytest.raises(ExchangeSettingMissing, match=f"{RETAIL} \\(Розничная\\)"):
-        await load(onec.replace(ONEC_PRICE_TYPE_ID=""), offers, "offers.xml")
+        await import_file(onec_settings.replace(ONEC_PRICE_TYPE_ID=""), offers, "offers.xml")
     with pytest.raises(ExchangeSettingMissing, match="ONEC_SALE_PRICE_TYPE_ID = Опт"):
-        await load(onec.replace(ONEC_SALE_PRICE_TYPE_ID="Опт"), offers, "offers.xml")
+        await import_file(
+            onec_settings.replace(ONEC_SALE_PRICE_TYPE_ID="Опт"), offers, "offers.xml"
+        )
     assert await snapshot(db) == before
-    by_name = onec.replace(ONEC_PRICE_TYPE_ID="розничная", ONEC_SALE_PRICE_TYPE_ID="")
-    report = await load(by_name, offers, "offers.xml")
+    by_name = onec_settings.replace(ONEC_PRICE_TYPE_ID="розничная", ONEC_SALE_PRICE_TYPE_ID="")
+    report = await import_file(by_name, offers, "offers.xml")
     assert report.counts["offers_created"] == 4
     ids = await variation_ids(db)
     assert (await client.get(f"/variations/{ids[RED_44]}")).json()["discounted_price"] is None
 
 
 async def test_goods_deleted_in_1c_are_hidden_and_metrics_count_items(
-    client, admin_headers, db, load, onec
+    client, admin_headers, db, import_file, onec_settings
 ):
-    await first_exchange(load, onec)
+    await first_exchange(import_file, onec_settings)
     dress_id = await good_id(db, DRESS)
     await client.patch(f"/goods/{dress_id}", json={"is_visible": True}, headers=admin_headers)
     deleted = [
         Product(DRESS, "Платье «Лето»", "VN-001", "e2", deleted=True),
         Product("6c9f4031-6b1a-11ee-80f1-0050569c2a11", "Снятое", "VN-009", deleted=True),
     ]
-    report = await load(onec, import_xml([], deleted))
+    report = await import_file(onec_settings, import_xml([], deleted))
     assert report.counts["goods_hidden"] == 1 and report.counts["goods_skipped_deleted"] == 1
     dress = (await client.get(f"/goods/{dress_id}", headers=admin_headers)).json()
     assert dress["is_visible"] is False
@@ -389,12 +386,12 @@ async def test_goods_deleted_in_1c_are_hidden_and_metrics_count_items(
     assert 'onec_import_items_total{kind="offer",result="created"}' in metrics
 
 
-async def test_progress_is_reported_per_thousand_items(db, load, onec):
+async def test_progress_is_reported_per_thousand_items(db, import_file, onec_settings):
     goods = [
         Product(f"00000000-0000-4000-8000-{i:012d}", f"Товар {i}", f"A-{i}") for i in range(2300)
     ]
     seen = []
-    report = await load(onec, import_xml([], goods), progress=seen.append)
+    report = await import_file(onec_settings, import_xml([], goods), progress=seen.append)
     assert seen == [1000, 2000, 2300]
     assert report.counts["goods_created"] == 2300 and report.counts["groups_created"] == 1
     async with db.session() as session:
