@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Color, Good, Size, Variation
 from db.models.base import utcnow
-from db.queries.commerceml import insert_rows, lock_variations, update_rows
+from db.queries.commerceml import (
+    insert_rows,
+    lock_variations,
+    tied_stock,
+    untied_variations,
+    update_rows,
+    variations_by_guid,
+)
 from helpers import commerceml as cml
 from helpers.money import whole_rubles
 from services.errors import ExchangeSettingMissing
@@ -78,7 +85,10 @@ class OffersImport:
         self.price_types: dict[str, cml.PriceType] = {}
         self.price_type_id: str | None = None
         self.sale_type_id: str | None = None
-        self.rows: list[VariationRow] | None = None
+        self.loaded = False
+        self.rows: list[VariationRow] = []
+        self.listed: set[VariationRow] = set()
+        self.untied_loaded: set[int] = set()
         self.by_guid: dict[str, VariationRow] = {}
         self.unclaimed: dict[int, list[VariationRow]] = defaultdict(list)
         self.goods: dict[str, tuple[int, str]] = {}
@@ -94,6 +104,7 @@ class OffersImport:
 
     async def add_offers(self, offers: list[cml.Offer]) -> None:
         await self._load()
+        await self._load_variations(offers)
         created: list[VariationRow] = []
         for offer in offers:
             if offer.prices:
@@ -105,8 +116,10 @@ class OffersImport:
                 row = await self._create(offer)
                 if row is not None:
                     created.append(row)
+                    self.listed.add(row)
                     self._stock(row, offer)
                 continue
+            self.listed.add(row)
             before = (row.values(), self.stock.get(row, row.stock))
             row.one_c_guid = offer.id
             self.by_guid[offer.id] = row
@@ -289,16 +302,18 @@ class OffersImport:
 
         A full snapshot sets the stock of the 1C variations it does not list to 0.
         """
-        if self.rows is None:
+        if not self.loaded:
             return 0, 0
         current = {row.id: row.stock for row in self.rows}
         new_stock = {row.id: stock for row, stock in self.stock.items()}
         zeroed = 0
         if full_snapshot and self.carries_stock:
-            for row in self.rows:
-                if row.one_c_guid and not row.is_delete and row not in self.stock:
-                    new_stock[row.id] = 0
-                    zeroed += row.stock > 0
+            listed = {row.id for row in self.listed}
+            for variation_id, stock in await tied_stock(self.session):
+                if variation_id not in listed:
+                    current[variation_id] = stock
+                    new_stock[variation_id] = 0
+                    zeroed += stock > 0
         self.counts["stock_zeroed"] = zeroed
         changed = sorted((row for row in self.changed if row.id is not None), key=_by_id)
         restocked = [vid for vid, stock in new_stock.items() if current.get(vid) != stock]
@@ -313,8 +328,10 @@ class OffersImport:
         return len(self.stock), zeroed
 
     async def _load(self) -> None:
-        if self.rows is not None:
+        """Colors, sizes and the goods tied to 1C, once per file."""
+        if self.loaded:
             return
+        self.loaded = True
         session = self.session
         for model, known in ((Color, self.colors), (Size, self.sizes)):
             for id_, name in await session.execute(select(model.id, model.name)):
@@ -324,29 +341,24 @@ class OffersImport:
             select(Good.one_c_guid, Good.id, Good.name).where(Good.one_c_guid.is_not(None))
         )
         self.goods = {guid: (id_, name) for guid, id_, name in goods}
-        self.rows = [
-            VariationRow(*values)
-            for values in await session.execute(
-                select(
-                    Variation.id,
-                    Variation.good_id,
-                    Variation.one_c_guid,
-                    Variation.name,
-                    Variation.price,
-                    Variation.discounted_price,
-                    Variation.barcode,
-                    Variation.color_id,
-                    Variation.size_id,
-                    Variation.stock,
-                    Variation.is_delete,
-                ).order_by(Variation.id)
-            )
-        ]
-        for row in self.rows:
-            if row.one_c_guid:
-                self.by_guid[row.one_c_guid] = row
-            elif not row.is_delete:
-                self.unclaimed[row.good_id].append(row)
+
+    async def _load_variations(self, offers: list[cml.Offer]) -> None:
+        """The variations a chunk of offers may name: tied to them, or untied of their goods."""
+        wanted = [offer.id for offer in offers if offer.id not in self.by_guid]
+        for values in await variations_by_guid(self.session, wanted) if wanted else ():
+            row = VariationRow(*values)
+            self.rows.append(row)
+            self.by_guid[row.one_c_guid] = row
+        goods = {
+            self.goods[offer.good_id][0]
+            for offer in offers
+            if offer.id not in self.by_guid and offer.good_id in self.goods
+        } - self.untied_loaded
+        self.untied_loaded |= goods
+        for values in await untied_variations(self.session, sorted(goods)) if goods else ():
+            row = VariationRow(*values)
+            self.rows.append(row)
+            self.unclaimed[row.good_id].append(row)
 
 
 def _by_id(row: VariationRow) -> int:

@@ -337,6 +337,13 @@ async def test_skipped_items_are_counted_and_change_nothing_else(
     assert (await client.get(f"/variations/{ids[RED_46]}")).json()["stock"] == 2
     assert (await client.get(f"/variations/{ids[BLUE_44]}")).json()["stock"] == 7
     assert len(await variation_ids(db)) == 4
+    # In a full package too, an offer whose quantity is unreadable is listed: not zeroed.
+    full = [offer for offer in catalogue_offers() if offer.id != BLUE_44]
+    full.append(Offer(BLUE_44, "Юбка плиссе (Синий, 44)", prices={RETAIL: "2990"}))
+    full[-1].quantity = "много"
+    report = await import_file(onec_settings, offers_xml(full), "offers.xml")
+    assert report.counts["quantities_invalid"] == 1 and report.counts["stock_zeroed"] == 0
+    assert (await client.get(f"/variations/{ids[BLUE_44]}")).json()["stock"] == 7
 
 
 async def test_settings_the_import_needs(db, import_file, onec_settings, client):
