@@ -404,3 +404,25 @@ async def test_progress_is_reported_per_thousand_items(db, import_file, onec_set
     async with db.session() as session:
         outbox = await session.scalar(select(OutboxMessage.id).limit(1))
     assert outbox is None  # a catalogue file carries no remains
+
+
+async def test_a_classifier_alone_and_the_changes_flag_as_an_element(
+    client, db, import_file, onec_settings
+):
+    deep = [Group("d1", "Одежда", [Group("d2", "Женская", [Group("d3", "Платья макси")])])]
+    report = await import_file(onec_settings, import_xml(deep, []))
+    assert report.kind == "catalog" and report.counts["groups_created"] == 3
+    by_name = {item["name"]: item for item in (await client.get("/categories/all")).json()}
+    assert by_name["Платья макси"]["parent_id"] == by_name["Женская"]["id"]
+    assert by_name["Женская"]["parent_id"] == by_name["Одежда"]["id"]
+
+    await first_exchange(import_file, onec_settings, version="2.04")
+    ids = await variation_ids(db)
+    only_red = offers_xml(catalogue_offers()[:1], version="2.04", changes_only=None)
+    flagged = only_red.replace(
+        "<ПакетПредложений>".encode(),
+        "<ПакетПредложений><СодержитТолькоИзменения>true</СодержитТолькоИзменения>".encode(),
+    )
+    report = await import_file(onec_settings, flagged, "offers.xml")
+    assert report.counts["stock_zeroed"] == 0
+    assert (await client.get(f"/variations/{ids[BLUE_44]}")).json()["stock"] == 7
