@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from bench import wrk
+from bench.commerceml import commerceml
 from bench.context import SECRET, Context
 from bench.generate import fill_events, fill_shop
 from bench.load import HEADER, run_load
@@ -362,5 +363,6 @@ SCENARIOS = {
     "orders": orders,
     "events": events,
     "scale": scale,
+    "commerceml": commerceml,
     "onec_orders": onec_orders,
 }

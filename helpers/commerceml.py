@@ -25,13 +25,10 @@ MAX_ID_LENGTH = 255
 _NUMBER = re.compile(r"[+-]?\d{1,15}(?:[.,]\d{1,12})?")
 _BLANKS = re.compile(r"[\s\u00a0\u202f]")
 _TRUNCATED = {
-    expat_errors.codes[name]
-    for name in (
-        expat_errors.XML_ERROR_NO_ELEMENTS,
-        expat_errors.XML_ERROR_UNCLOSED_TOKEN,
-        expat_errors.XML_ERROR_PARTIAL_CHAR,
-        expat_errors.XML_ERROR_UNCLOSED_CDATA_SECTION,
-    )
+    expat_errors.XML_ERROR_NO_ELEMENTS,
+    expat_errors.XML_ERROR_UNCLOSED_TOKEN,
+    expat_errors.XML_ERROR_PARTIAL_CHAR,
+    expat_errors.XML_ERROR_UNCLOSED_CDATA_SECTION,
 }
 
 
@@ -161,7 +158,7 @@ def _parse_error_reason(exc: ParseError, started: bool) -> str:
         if not started:
             return "The file is empty or not XML"
         return f"The file ends before its XML document does (truncated at line {line})"
-    if message == expat_errors.codes[expat_errors.XML_ERROR_INVALID_TOKEN] and line >= 1:
+    if message == expat_errors.XML_ERROR_INVALID_TOKEN:
         return (
             f"Invalid XML at line {line}, column {column}: {message} "
             "(bytes that do not match the declared encoding?)"
@@ -314,6 +311,9 @@ class _Reader:
             for item in element.iterfind("Склад")
             if item.get("КоличествоНаСкладе") is not None
         ]
+        rests = element.find("Остатки")
+        if rests is not None and quantity is None and not len(rests):
+            quantity = rests  # no remains listed: none anywhere
         for rest in element.iterfind("Остатки/Остаток"):
             total = rest.find("Количество")
             if total is not None and quantity is None:
@@ -327,7 +327,7 @@ class _Reader:
             barcode=_text(element, "Штрихкод"),
             characteristics=characteristics,
             prices=prices,
-            quantity=None if quantity is None else _required_number(quantity.text or ""),
+            quantity=None if quantity is None else _required_number(quantity.text or "0"),
             warehouse_quantities=tuple(by_warehouse),
         )
 

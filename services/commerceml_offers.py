@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Color, Good, Size, Variation
 from db.models.base import utcnow
-from db.queries.commerceml import insert_rows, lock_variations, update_rows
+from db.queries.commerceml import (
+    insert_rows,
+    lock_variations,
+    tied_stock,
+    untied_variations,
+    update_rows,
+    variations_by_guid,
+)
 from helpers import commerceml as cml
 from helpers.money import whole_rubles
 from services.errors import ExchangeSettingMissing
@@ -78,7 +85,10 @@ class OffersImport:
         self.price_types: dict[str, cml.PriceType] = {}
         self.price_type_id: str | None = None
         self.sale_type_id: str | None = None
-        self.rows: list[VariationRow] | None = None
+        self.loaded = False
+        self.rows: list[VariationRow] = []
+        self.listed: set[VariationRow] = set()
+        self.untied_loaded: set[int] = set()
         self.by_guid: dict[str, VariationRow] = {}
         self.unclaimed: dict[int, list[VariationRow]] = defaultdict(list)
         self.goods: dict[str, tuple[int, str]] = {}
@@ -94,20 +104,31 @@ class OffersImport:
 
     async def add_offers(self, offers: list[cml.Offer]) -> None:
         await self._load()
+        await self._load_variations(offers)
         created: list[VariationRow] = []
         for offer in offers:
             if offer.prices:
                 self.carries_prices = True
                 if self.price_type_id is None:
                     self._resolve_price_types()
-            row = self.by_guid.get(offer.id)
+            row = self.by_guid.get(offer.id) or self._claim(offer)
             if row is None:
-                row = await self._claim_or_create(offer, created)
-                if row is None:
-                    continue
-            else:
-                self._update(row, offer)
+                row = await self._create(offer)
+                if row is not None:
+                    created.append(row)
+                    self.listed.add(row)
+                    self._stock(row, offer)
+                continue
+            self.listed.add(row)
+            before = (row.values(), self.stock.get(row, row.stock))
+            row.one_c_guid = offer.id
+            self.by_guid[offer.id] = row
+            self._update(row, offer)
             self._stock(row, offer)
+            if row.values() != before[0]:
+                self.changed.add(row)
+            after = (row.values(), self.stock.get(row, row.stock))
+            self.counts["offers_updated" if after != before else "offers_unchanged"] += 1
         if created:
             rows = [
                 {**row.values(), "good_id": row.good_id, "color_id": row.color_id}
@@ -119,18 +140,11 @@ class OffersImport:
                 row.id = variation_id
             self.rows.extend(created)
 
-    async def _claim_or_create(self, offer: cml.Offer, created: list) -> VariationRow | None:
+    async def _create(self, offer: cml.Offer) -> VariationRow | None:
         good = self.goods.get(offer.good_id)
         if good is None:
             self.counts["offers_skipped_unknown_good"] += 1
             return None
-        color, size = self._characteristics(offer)
-        row = self._claim(good[0], offer, color, size)
-        if row is not None:
-            row.one_c_guid = offer.id
-            self.by_guid[offer.id] = row
-            self._update(row, offer)
-            return row
         if not offer.name:
             # Prices and rests files name offers by Ид only: nothing to build a variation from.
             self.counts["offers_skipped_unknown"] += 1
@@ -142,6 +156,7 @@ class OffersImport:
             self.counts["offers_skipped_no_price"] += 1
             return None
         sale = self._sale_price(offer, price)
+        color, size = self._characteristics(offer)
         row = VariationRow(
             id=None,
             good_id=good[0],
@@ -156,20 +171,23 @@ class OffersImport:
             is_delete=False,
         )
         self.by_guid[offer.id] = row
-        created.append(row)
         self.counts["offers_created"] += 1
         return row
 
-    def _claim(self, good_id: int, offer: cml.Offer, color: str, size: str):
-        """A variation of the good not yet tied to 1C: by barcode, by color and size, or the
-        good's only one for an offer without characteristics."""
-        candidates = self.unclaimed.get(good_id, [])
+    def _claim(self, offer: cml.Offer) -> VariationRow | None:
+        """A variation of the offer's good not yet tied to 1C: by barcode, by color and size,
+        or the good's only one for an offer without characteristics."""
+        good = self.goods.get(offer.good_id)
+        candidates = self.unclaimed.get(good[0], []) if good else []
+        if not candidates:
+            return None
+        color, size = self._characteristics(offer)
         found = None
         if offer.barcode:
             found = next((row for row in candidates if row.barcode == offer.barcode), None)
         if found is None and (color or size):
-            color_id = self.colors.get(color or NO_COLOR)
-            size_id = self.sizes.get(size or NO_SIZE)
+            color_id = _known(self.colors, color or NO_COLOR)
+            size_id = _known(self.sizes, size or NO_SIZE)
             found = next(
                 (row for row in candidates if (row.color_id, row.size_id) == (color_id, size_id)),
                 None,
@@ -181,7 +199,6 @@ class OffersImport:
         return found
 
     def _update(self, row: VariationRow, offer: cml.Offer) -> None:
-        before = row.values()
         row.name = offer.name[:TEXT_LIMIT] or row.name
         row.barcode = offer.barcode[:TEXT_LIMIT] or row.barcode
         if offer.prices:
@@ -189,9 +206,6 @@ class OffersImport:
             row.price = row.price if price is None else price
             sale = self._sale_price(offer, row.price)
             row.discounted_price = row.discounted_price if sale is KEEP else sale
-        if row.values() != before:
-            self.changed.add(row)
-        self.counts["offers_updated" if row.values() != before else "offers_unchanged"] += 1
 
     def _stock(self, row: VariationRow, offer: cml.Offer) -> None:
         if not offer.has_stock:
@@ -266,7 +280,7 @@ class OffersImport:
 
     async def _directory_id(self, model, known: dict[str, int], name: str) -> int:
         """A color or size by name (exact, else ignoring case), created when missing."""
-        found = known.get(name) or known.get(name.casefold())
+        found = _known(known, name)
         if found is None:
             values = {"name": name, "code": ""} if model is Color else {"name": name}
             [found] = await insert_rows(self.session, model, [values])
@@ -288,16 +302,18 @@ class OffersImport:
 
         A full snapshot sets the stock of the 1C variations it does not list to 0.
         """
-        if self.rows is None:
+        if not self.loaded:
             return 0, 0
         current = {row.id: row.stock for row in self.rows}
         new_stock = {row.id: stock for row, stock in self.stock.items()}
         zeroed = 0
         if full_snapshot and self.carries_stock:
-            for row in self.rows:
-                if row.one_c_guid and not row.is_delete and row not in self.stock:
-                    new_stock[row.id] = 0
-                    zeroed += row.stock > 0
+            listed = {row.id for row in self.listed}
+            for variation_id, stock in await tied_stock(self.session):
+                if variation_id not in listed:
+                    current[variation_id] = stock
+                    new_stock[variation_id] = 0
+                    zeroed += stock > 0
         self.counts["stock_zeroed"] = zeroed
         changed = sorted((row for row in self.changed if row.id is not None), key=_by_id)
         restocked = [vid for vid, stock in new_stock.items() if current.get(vid) != stock]
@@ -312,8 +328,10 @@ class OffersImport:
         return len(self.stock), zeroed
 
     async def _load(self) -> None:
-        if self.rows is not None:
+        """Colors, sizes and the goods tied to 1C, once per file."""
+        if self.loaded:
             return
+        self.loaded = True
         session = self.session
         for model, known in ((Color, self.colors), (Size, self.sizes)):
             for id_, name in await session.execute(select(model.id, model.name)):
@@ -323,30 +341,29 @@ class OffersImport:
             select(Good.one_c_guid, Good.id, Good.name).where(Good.one_c_guid.is_not(None))
         )
         self.goods = {guid: (id_, name) for guid, id_, name in goods}
-        self.rows = [
-            VariationRow(*values)
-            for values in await session.execute(
-                select(
-                    Variation.id,
-                    Variation.good_id,
-                    Variation.one_c_guid,
-                    Variation.name,
-                    Variation.price,
-                    Variation.discounted_price,
-                    Variation.barcode,
-                    Variation.color_id,
-                    Variation.size_id,
-                    Variation.stock,
-                    Variation.is_delete,
-                ).order_by(Variation.id)
-            )
-        ]
-        for row in self.rows:
-            if row.one_c_guid:
-                self.by_guid[row.one_c_guid] = row
-            elif not row.is_delete:
-                self.unclaimed[row.good_id].append(row)
+
+    async def _load_variations(self, offers: list[cml.Offer]) -> None:
+        """The variations a chunk of offers may name: tied to them, or untied of their goods."""
+        wanted = [offer.id for offer in offers if offer.id not in self.by_guid]
+        for values in await variations_by_guid(self.session, wanted) if wanted else ():
+            row = VariationRow(*values)
+            self.rows.append(row)
+            self.by_guid[row.one_c_guid] = row
+        goods = {
+            self.goods[offer.good_id][0]
+            for offer in offers
+            if offer.id not in self.by_guid and offer.good_id in self.goods
+        } - self.untied_loaded
+        self.untied_loaded |= goods
+        for values in await untied_variations(self.session, sorted(goods)) if goods else ():
+            row = VariationRow(*values)
+            self.rows.append(row)
+            self.unclaimed[row.good_id].append(row)
 
 
 def _by_id(row: VariationRow) -> int:
     return row.id
+
+
+def _known(known: dict[str, int], name: str) -> int | None:
+    return known.get(name) or known.get(name.casefold())

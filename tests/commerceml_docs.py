@@ -23,7 +23,7 @@ class Group:
 
 
 @dataclass
-class Good:
+class Product:
     id: str
     name: str
     article: str = ""
@@ -81,7 +81,7 @@ def _groups(parent: Element, groups: list[Group]) -> None:
 
 def import_xml(
     groups: list[Group],
-    goods: list[Good],
+    goods: list[Product],
     version: str = "2.10",
     namespace: bool = True,
     changes_only: bool = False,
