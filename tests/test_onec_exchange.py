@@ -21,17 +21,17 @@ from tests.commerceml_docs import (
     SHOP_STORE,
     Group,
     Offer,
+    Product,
     import_xml,
     offers_xml,
     rests_xml,
 )
-from tests.commerceml_docs import Good as CGood
 from tests.onec_client import EXCHANGE_SETTINGS, PATH, OneC, basic
 from tests.support import is_postgresql
 
 GOODS = import_xml(
     [Group("g1", "Женская одежда", [Group("g2", "Платья")])],
-    [CGood("3f6c1d0e-6b1a-11ee-80f1-0050569c2a11", "Платье «Лето»", "VN-001", "g2")],
+    [Product("3f6c1d0e-6b1a-11ee-80f1-0050569c2a11", "Платье «Лето»", "VN-001", "g2")],
 )
 
 
@@ -432,8 +432,8 @@ DRESS, SKIRT = "3f6c1d0e-6b1a-11ee-80f1-0050569c2a11", "4a7d2e1f-6b1a-11ee-80f1-
 CATALOGUE = import_xml(
     [Group("g1", "Женская одежда", [Group("g2", "Платья"), Group("g3", "Юбки")])],
     [
-        CGood(DRESS, "Платье «Лето»", "VN-001", "g2", "Лёгкое платье", weight="0.350"),
-        CGood(SKIRT, "Юбка плиссе", "VN-002", "g3", barcode="4600000000028"),
+        Product(DRESS, "Платье «Лето»", "VN-001", "g2", "Лёгкое платье", weight="0.350"),
+        Product(SKIRT, "Юбка плиссе", "VN-002", "g3", barcode="4600000000028"),
     ],
 )
 OFFERS = offers_xml(
@@ -504,7 +504,7 @@ async def test_a_long_import_keeps_its_lease(make_server, client, admin_headers,
     """Polls during an import longer than its lease see it renewed, not started again."""
     settings = await exchange_settings(client, admin_headers, tmp_path / "1c")
     running = await make_server(**settings, ONEC_IMPORT_LEASE_S=1.5)
-    goods = [CGood(f"good-{n:05d}", f"Платье {n}", f"VN-{n:05d}", "g1") for n in range(4000)]
+    goods = [Product(f"good-{n:05d}", f"Платье {n}", f"VN-{n:05d}", "g1") for n in range(4000)]
     onec = OneC(running.client)
     await onec.checkauth()
     await onec.upload("import.xml", import_xml([Group("g1", "Платья")], goods))

@@ -12,8 +12,7 @@ from defusedxml import ElementTree as DefusedET
 from sqlalchemy import event
 
 from tests import factories
-from tests.commerceml_docs import MAIN_STORE, RETAIL, Group, Offer, import_xml, offers_xml
-from tests.commerceml_docs import Good as CGood
+from tests.commerceml_docs import MAIN_STORE, RETAIL, Group, Offer, Product, import_xml, offers_xml
 from tests.onec_client import OneC, orders_update
 from tests.test_onec_exchange import exchange_settings
 
@@ -40,7 +39,7 @@ async def shop(make_server, client, admin_headers, tmp_path):
     )
     onec = OneC(running.client)
     await onec.checkauth()
-    catalogue = import_xml([Group("g1", "Платья")], [CGood(DRESS, "Платье", "VN-1", "g1")])
+    catalogue = import_xml([Group("g1", "Платья")], [Product(DRESS, "Платье", "VN-1", "g1")])
     await onec.upload("import.xml", catalogue)
     offers = [
         Offer(RED, "Платье красное", "Красный", "44", {RETAIL: "4990"}, {MAIN_STORE: "5"}),
