@@ -161,7 +161,7 @@ def _parse_error_reason(exc: ParseError, started: bool) -> str:
     if message == expat_errors.XML_ERROR_INVALID_TOKEN:
         return (
             f"Invalid XML at line {line}, column {column}: {message} "
-            "(bytes that do not match the declared encoding?)"
+            "(not XML, or bytes that do not match the declared encoding)"
         )
     return f"Invalid XML at line {line}, column {column}: {message}"
 
