@@ -230,6 +230,14 @@ class Settings:
     ONEC_LOGIN: str = setting("")
     ONEC_PASSWORD: str = setting("")
     ONEC_FILE_LIMIT: int = setting(10 * MIB, _positive_int)
+    ONEC_PRICE_TYPE_ID: str = setting("")
+    ONEC_SALE_PRICE_TYPE_ID: str = setting("")
+    ONEC_DEFAULT_STRUCTURE_ID: int | None = setting(None, _positive_int)
+    # 0: a file may not grow beyond ONEC_FILE_LIMIT even when 1C sends it in pieces.
+    ONEC_FILE_TOTAL_LIMIT: int = setting(0, _non_negative_int)
+    ONEC_EXCHANGE_DIR: str = setting("./var/1c_exchange")
+    ONEC_IMPORT_LEASE_S: float = setting(60.0, _positive_float)
+    ONEC_RETENTION_DAYS: int = setting(30, _positive_int)
 
     @property
     def is_development(self) -> bool:
@@ -242,6 +250,14 @@ class Settings:
     @property
     def auto_migrate(self) -> bool:
         return self.is_sqlite if self.AUTO_MIGRATE is None else self.AUTO_MIGRATE
+
+    @property
+    def onec_enabled(self) -> bool:
+        return bool(self.ONEC_LOGIN and self.ONEC_PASSWORD)
+
+    @property
+    def onec_file_total_limit(self) -> int:
+        return max(self.ONEC_FILE_TOTAL_LIMIT, self.ONEC_FILE_LIMIT)
 
     @property
     def allowed_return_hosts(self) -> tuple[str, ...]:

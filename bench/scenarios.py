@@ -11,9 +11,11 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from bench import wrk
+from bench.commerceml import commerceml
 from bench.context import SECRET, Context
 from bench.generate import fill_events, fill_shop
 from bench.load import HEADER, run_load
+from bench.onec import onec_orders
 from db.models import Order, OrderLine, Variation
 from helpers.tokens import issue_token
 from services.catalog import build_storefront
@@ -361,4 +363,6 @@ SCENARIOS = {
     "orders": orders,
     "events": events,
     "scale": scale,
+    "commerceml": commerceml,
+    "onec_orders": onec_orders,
 }

@@ -57,6 +57,12 @@ payment_gateway_requests_total = Counter(
 stock_uploads_total = Counter(
     "stock_uploads_total", "1C stock and weight uploads", ["kind", "result"], registry=REGISTRY
 )
+onec_import_items_total = Counter(
+    "onec_import_items_total",
+    "Groups, goods and offers read by the 1C CommerceML import, by what became of them",
+    ["kind", "result"],
+    registry=REGISTRY,
+)
 legacy_import_rows_total = Counter(
     "legacy_import_rows_total", "Rows read by the legacy import", ["result"], registry=REGISTRY
 )
@@ -70,6 +76,12 @@ customers = Gauge(
 rate_limit_backend_errors_total = Counter(
     "rate_limit_backend_errors_total",
     "Calls to the rate-limit Redis that failed (their requests went on unlimited)",
+    registry=REGISTRY,
+)
+onec_exchange_requests_total = Counter(
+    "onec_exchange_requests_total",
+    "Calls of the 1C exchange by answer",
+    ["type", "mode", "result"],
     registry=REGISTRY,
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 
 KOPECKS_PER_RUBLE = 100
 
@@ -27,3 +28,8 @@ def lines_subtotal(lines: Iterable[tuple[int, int]]) -> int:
 def order_total(lines: Iterable[tuple[int, int]], delivery_cost: int) -> int:
     """What the customer pays: the goods at their order-time prices plus delivery."""
     return lines_subtotal(lines) + delivery_cost
+
+
+def whole_rubles(amount: Decimal) -> int:
+    """A price in rubles and kopecks as the shop keeps it: whole rubles, half up."""
+    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -250,9 +250,15 @@ async def apply_gateway_status(
 
 
 async def mark_paid(
-    session: AsyncSession, settings, order: Order, attempt: PaymentAttempt | None, paid_at
+    session: AsyncSession,
+    settings,
+    order: Order,
+    attempt: PaymentAttempt | None,
+    paid_at,
+    source: str = "gateway",
 ) -> bool:
-    """Exactly once per order: the first transition emits, records and notifies."""
+    """Exactly once per order: the first transition emits, records and, for the gateway's
+    payments, notifies the shop (a payment 1C reports is known to the shop already)."""
     await session.refresh(order, with_for_update=True)
     if order.is_payed:
         return False
@@ -260,18 +266,22 @@ async def mark_paid(
     order.paid_at = paid_at
     if attempt is not None:
         attempt.state = "paid"
+    from_gateway = source == "gateway"
+    gateway_order_id = attempt.gateway_order_id if attempt else order.sberbank_id
     await emit_event(
         session,
         "OrderPaid",
         order_id=order.id,
         amount=order.total_sum,
-        gateway_order_id=attempt.gateway_order_id if attempt else order.sberbank_id,
-        source="gateway",
+        gateway_order_id=gateway_order_id if from_gateway else None,
+        source=source,
     )
     await record_activity(session, "order_paid", order.customer_id, {"order_id": order.id})
     await session.flush()
-    await notify_order_paid(session, settings, order.id, paid_at)
     metrics.orders_paid_total.inc()
+    if not from_gateway:
+        return True
+    await notify_order_paid(session, settings, order.id, paid_at)
     if order.status_id in settings.ORDER_CANCELLED_STATUS_IDS:
         from services.refunds import reopen_paid_order
 

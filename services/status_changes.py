@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Order, OrderLine, PaymentAttempt, StatusChange
@@ -16,11 +16,11 @@ from services.outbox import emit_event
 from services.stock import consume_stock, release_stock, reserve_stock
 
 
-async def order_quantities(session: AsyncSession, order_id: int) -> dict[int, int]:
-    """Units the order holds by variation; refunded units were given back already."""
+async def order_quantities(session: AsyncSession, *order_ids: int) -> dict[int, int]:
+    """Units the orders hold by variation; refunded units were given back already."""
     rows = await session.execute(
         select(OrderLine.variation_id, OrderLine.amount - OrderLine.refunded_quantity).where(
-            OrderLine.order_id == order_id
+            OrderLine.order_id.in_(order_ids)
         )
     )
     quantities: dict[int, int] = defaultdict(int)
@@ -58,6 +58,30 @@ async def change_status(session: AsyncSession, settings, order: Order, new_statu
         reservation=effect,
     )
     await notifications.notify_status_changed(session, settings, order)
+
+
+async def hand_over_to_1c(session: AsyncSession, order_ids: list[int]) -> int:
+    """1C received these orders: their active reservations are consumed as on entering a
+    handed-to-1C status, without a status change. Returns the number of orders consumed."""
+    active = list(
+        await session.scalars(
+            select(Order.id)
+            .where(Order.id.in_(order_ids), Order.reservation == "active")
+            .order_by(Order.id)
+            .with_for_update()
+        )
+    )
+    if not active:
+        return 0
+    await consume_stock(session, await order_quantities(session, *active))
+    orders = Order.__table__
+    # Not a change 1C must hear about: updated_at stays, so the order is not sent again.
+    await session.execute(
+        update(orders)
+        .where(orders.c.id.in_(active))
+        .values(reservation="consumed", updated_at=orders.c.updated_at)
+    )
+    return len(active)
 
 
 async def status_history(session: AsyncSession, order_id: int) -> list[StatusChange]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Variation
@@ -10,6 +10,7 @@ from db.models.base import utcnow
 from services.errors import RuleViolation
 
 OUT_OF_STOCK = "Insufficient number of variations in stock to order"
+UPLOAD_LOCK_KEY = 0x1C5704
 
 _variations = Variation.__table__
 # Built once: checkout runs this for every line, and a prebuilt statement skips recompiling.
@@ -73,20 +74,19 @@ async def release_stock(session: AsyncSession, quantities: dict[int, int]) -> No
 
 
 async def consume_stock(session: AsyncSession, quantities: dict[int, int]) -> None:
-    """Hand-over to 1C: the sold units leave both the stock and the reservation."""
-    for variation_id in sorted(quantities):
-        wanted = quantities[variation_id]
-        await session.execute(
-            update(Variation)
-            .where(Variation.id == variation_id)
-            .values(
-                stock=_minus(Variation.stock, wanted),
-                reserved=_minus(Variation.reserved, wanted),
-                stock_changes=Variation.stock_changes + 1,
-                updated_at=utcnow(),
-            )
-            .execution_options(synchronize_session=False)
-        )
+    """Hand-over to 1C: the sold units leave both the stock and the reservation.
+
+    One statement run for every variation in id order (1C takes many orders at once)."""
+    if not quantities:
+        return
+    now = utcnow()
+    await session.execute(
+        _CONSUME,
+        [
+            {"variation_id": variation_id, "sold": quantities[variation_id], "now": now}
+            for variation_id in sorted(quantities)
+        ],
+    )
 
 
 async def set_stock_levels(
@@ -108,5 +108,26 @@ async def set_stock_levels(
     return len(changes)
 
 
-def _minus(column, amount: int):
+async def serialise_stock_uploads(session: AsyncSession) -> None:
+    """One 1C upload or import at a time across workers, until the transaction ends.
+
+    SQLite transactions are exclusive already.
+    """
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(UPLOAD_LOCK_KEY)))
+
+
+def _minus(column, amount):
     return case((column > amount, column - amount), else_=0)
+
+
+_CONSUME = (
+    update(_variations)
+    .where(_variations.c.id == bindparam("variation_id"))
+    .values(
+        stock=_minus(_variations.c.stock, bindparam("sold")),
+        reserved=_minus(_variations.c.reserved, bindparam("sold")),
+        stock_changes=_variations.c.stock_changes + 1,
+        updated_at=bindparam("now", type_=_variations.c.updated_at.type),
+    )
+)

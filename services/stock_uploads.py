@@ -10,7 +10,7 @@ import asyncio
 from collections import defaultdict
 from decimal import ROUND_FLOOR, Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Good, Variation
@@ -21,12 +21,11 @@ from services import notifications
 from services.catalog import bump_catalog_version
 from services.errors import RuleViolation
 from services.outbox import emit_event
-from services.stock import set_stock_levels
+from services.stock import serialise_stock_uploads, set_stock_levels
 
 REMAINS_HEADERS = ("Характеристика.Код", "Итого по всем складам")
 WEIGHT_HEADERS = ("КодАртикул", "Вес")
 SAMPLES = 20
-UPLOAD_LOCK_KEY = 0x1C5704
 
 
 async def parse_excel(content: bytes, headers: tuple[str, str], kind: str):
@@ -35,12 +34,6 @@ async def parse_excel(content: bytes, headers: tuple[str, str], kind: str):
     except ReportError as exc:
         metrics.stock_uploads_total.labels(kind, "rejected").inc()
         raise RuleViolation(str(exc)) from None
-
-
-async def _serialise_uploads(session: AsyncSession) -> None:
-    """One upload at a time across workers (SQLite transactions are exclusive already)."""
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(select(func.pg_advisory_xact_lock(UPLOAD_LOCK_KEY)))
 
 
 def stock_from(value: Decimal | None) -> int:
@@ -53,7 +46,7 @@ async def apply_remains(
     session: AsyncSession, settings, amounts: dict[str, int], full_report: bool, source: str
 ) -> dict:
     """Set `stock` of matched variations (and 0 for absent ones in a full report)."""
-    await _serialise_uploads(session)
+    await serialise_stock_uploads(session)
     rows = (
         await session.execute(
             select(Variation.id, Variation.variation_1c_id, Variation.stock).where(
@@ -120,7 +113,7 @@ async def upload_weights(session: AsyncSession, settings, content: bytes) -> dic
             empty += 1
             continue
         weights[article] = value
-    await _serialise_uploads(session)
+    await serialise_stock_uploads(session)
     goods = dict((await session.execute(select(Good.article, Good.id))).all())
     unknown = [article for article in weights if article not in goods]
     now = utcnow()

@@ -193,6 +193,7 @@ async def test_two_dispatch_processes_deliver_once_log_it_and_stop_cleanly(setti
     assert all(line["level"] in {"INFO", "WARNING"} and "time" in line for line in lines)
     started_jobs = [line["job"] for line in lines if line["message"] == "periodic job started"]
     assert sorted(started_jobs) == [
+        "purge_onec_exchanges",
         "purge_sent_messages",
         "reconcile_payments",
         "reconcile_refunds",

@@ -12,6 +12,7 @@ from sanic import Blueprint, Request, Sanic
 from sanic.response import empty
 
 from background.dispatcher import build_dispatcher
+from background.onec_imports import ImportRunner
 from config import Settings, load_settings
 from db.engine import Database
 from helpers import metrics
@@ -44,7 +45,9 @@ def create_app(settings: Settings, db: Database | None = None, name: str = "vint
     )
     app.config.ACCESS_LOG = False
     app.config.FALLBACK_ERROR_FORMAT = "json"
-    app.config.REQUEST_MAX_SIZE = max(settings.UPLOAD_MAX_BYTES, settings.IMAGE_MAX_BYTES) + MIB
+    app.config.REQUEST_MAX_SIZE = (
+        max(settings.UPLOAD_MAX_BYTES, settings.IMAGE_MAX_BYTES, settings.ONEC_FILE_LIMIT) + MIB
+    )
     configure_timeouts(app, settings)
     app.config.PROXIES_COUNT = settings.PROXIES_COUNT
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = settings.GRACEFUL_SHUTDOWN_S
@@ -58,6 +61,7 @@ def create_app(settings: Settings, db: Database | None = None, name: str = "vint
     app.ctx.broker = None
     app.ctx.dispatcher = None
     app.ctx.gateway = None
+    app.ctx.onec_imports = None
     app.ctx.catalog_cache = CatalogCache()
     app.ctx.migrations = MigrationState()
     app.error_handler = ShopErrorHandler()
@@ -115,6 +119,7 @@ async def _open_resources(app: Sanic) -> None:
         app.ctx.db = Database(settings.DATABASE_URL, pool_size=settings.DB_POOL_SIZE)
     await app.ctx.migrations.refresh(app.ctx.db)
     await _finish_interrupted_uploads(app)
+    app.ctx.onec_imports = ImportRunner(app.ctx.db, settings, app.ctx.catalog_cache)
     app.ctx.gateway = SberbankGateway(settings)
     if settings.TELEGRAM_TOKEN and settings.TELEGRAM_ERRORS_CHAT_ID:
         app.ctx.alerts_client = TelegramClient(
@@ -158,6 +163,8 @@ async def _close_resources(app: Sanic) -> None:
         elapsed = asyncio.get_running_loop().time() - getattr(app.ctx, "stopping_at", 0.0)
         await app.ctx.dispatcher.shutdown(max(app.ctx.settings.GRACEFUL_SHUTDOWN_S - elapsed, 0))
         await app.ctx.dispatcher.close()
+    if app.ctx.onec_imports is not None:
+        await app.ctx.onec_imports.shutdown()
     await app.ctx.alerts.stop()
     if app.ctx.gateway is not None:
         await app.ctx.gateway.close()

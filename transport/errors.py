@@ -18,7 +18,7 @@ from sanic.exceptions import (
     ServiceUnavailable,
 )
 from sanic.handlers import ErrorHandler
-from sanic.response import HTTPResponse
+from sanic.response import HTTPResponse, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -30,6 +30,8 @@ log = logging.getLogger("shop.errors")
 
 # The client hung up before the answer (nginx's code): its doing, not a server error.
 CLIENT_CLOSED_REQUEST = 499
+PLAIN_TEXT = "text/plain; charset=utf-8"
+BASIC_REALM = "1C exchange"
 
 
 class ShopErrorHandler(ErrorHandler):
@@ -52,7 +54,23 @@ def error_response(request: Request | None, exc: Exception) -> HTTPResponse:
         request_id = getattr(getattr(request, "ctx", None), "request_id", None)
         body["request_id"] = request_id
         _report_server_error(request, exc, status, request_id)
+    if spec is not None and spec.plain_text:
+        return _plain_failure(status, body, headers)
     return reply(body, status=status, headers=headers)
+
+
+def _plain_failure(status: int, body: dict, headers: dict) -> HTTPResponse:
+    """The 1C exchange's form: `failure`, then the reason on the second line."""
+    reason = body["message"]
+    if body.get("fields"):
+        problems = "; ".join(
+            f"{name}: {' '.join(errors)}" for name, errors in body["fields"].items()
+        )
+        reason = f"{reason}: {problems}"
+    if status == 401:
+        headers = {**headers, "WWW-Authenticate": f'Basic realm="{BASIC_REALM}"'}
+    reason = " ".join(reason.split())
+    return text(f"failure\n{reason}", status=status, headers=headers, content_type=PLAIN_TEXT)
 
 
 def _describe(request: Request | None, exc: Exception) -> tuple[int, dict, dict]:

@@ -41,6 +41,9 @@ async def finish_request(request: Request, response: HTTPResponse) -> None:
     route = "/" + request.route.path.lstrip("/") if request.route else "unmatched"
     elapsed = time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())
     metrics.count_request(request.method, route, str(response.status), elapsed)
+    spec = getattr(request.ctx, "route_spec", None)
+    if spec is not None and spec.observe is not None:
+        spec.observe(request, response)
     log.info(
         "request" if response.status != CLIENT_CLOSED_REQUEST else "client closed the request",
         extra={
