@@ -31,7 +31,7 @@ from services.orders import claim_idempotency_key, remember_response
 from services.outbox import emit_event, queue_message
 from services.payments import receipt_items
 from services.status_changes import change_status
-from services.stock import release_stock
+from services.stock import SYSTEM, Actor, Cause, release_stock
 
 log = logging.getLogger("shop.refunds")
 
@@ -377,7 +377,9 @@ async def _succeed(session, settings, order: Order, refund: Refund, code: str | 
         quantities[item["variation_id"]] += item["quantity"]
     # Units handed to 1C are 1C's to count again; reserved ones come back to stock here.
     if quantities and order.reservation == "active":
-        await release_stock(session, dict(quantities))
+        await release_stock(
+            session, dict(quantities), Cause("refund_return", _actor(refund), order.id)
+        )
         refund.restocked = True
     attempt = await session.get(PaymentAttempt, refund.attempt_id) if refund.attempt_id else None
     paid = attempt.amount_kopecks if attempt else to_kopecks(order.total_sum)
@@ -407,6 +409,11 @@ async def _succeed(session, settings, order: Order, refund: Refund, code: str | 
         for item in refund.lines
     ]
     await notifications.notify_refund(session, settings, order, refund, rows)
+
+
+def _actor(refund: Refund) -> Actor:
+    """The staff user who asked for the refund; the shop for the gateway's and its own."""
+    return Actor("staff", refund.staff_user_id) if refund.staff_user_id else SYSTEM
 
 
 async def _fail(session, settings, order, refund, code: str | None, message: str | None) -> None:
@@ -531,7 +538,7 @@ async def reopen_paid_order(
     reopened_status = previous or settings.ORDER_INITIAL_STATUS_ID
     try:
         async with session.begin_nested():
-            await change_status(session, settings, order, reopened_status)
+            await change_status(session, settings, order, reopened_status, SYSTEM)
     except RuleViolation:
         await session.refresh(order)
     else:

@@ -1,0 +1,90 @@
+"""Stock statements: variation rows locked in id order, new levels written with their movements.
+
+Built once per dialect: checkout runs them on every order, and a prebuilt statement with a
+fixed text is also prepared once by asyncpg, however many lines an order has.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Integer, String, any_, bindparam, column, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from db.models import StockMovement, Variation
+
+_variations = Variation.__table__
+_movements = StockMovement.__table__
+
+LEVEL_COLUMNS = ("variation_id", "delta_stock", "delta_reserved", "stock", "reserved")
+CAUSE_COLUMNS = ("reason", "order_id", "upload_id", "actor_kind", "actor_id")
+_NOW = bindparam("now", type_=_variations.c.updated_at.type)
+
+
+def _locked_levels(ids_condition):
+    return (
+        select(_variations.c.id, _variations.c.stock, _variations.c.reserved)
+        .where(ids_condition)
+        .order_by(_variations.c.id)
+        .with_for_update()
+    )
+
+
+# Ids travel as one array (PostgreSQL) or one JSON text (SQLite): a single parameter, so an
+# upload of 100,000 rows stays within the drivers' parameter limits.
+LOCK_LEVELS = {
+    "postgresql": _locked_levels(_variations.c.id == any_(bindparam("ids", type_=ARRAY(Integer)))),
+    "sqlite": _locked_levels(
+        _variations.c.id.in_(
+            select(column("value", Integer)).select_from(
+                func.json_each(bindparam("ids", type_=JSON))
+            )
+        )
+    ),
+}
+
+_CAUSE_PARAMS = (
+    bindparam("reason", type_=String),
+    bindparam("order_id", type_=Integer),
+    bindparam("upload_id", type_=String),
+    bindparam("actor_kind", type_=String),
+    bindparam("actor_id", type_=Integer),
+)
+
+
+def _write_with_movements():
+    """PostgreSQL: the new levels and their movements in one statement, one round trip."""
+    arrays = (bindparam(f"{name}s", type_=ARRAY(Integer)) for name in LEVEL_COLUMNS)
+    plan = select(func.unnest(*arrays).table_valued(*LEVEL_COLUMNS).render_derived()).cte("plan")
+    moved = (
+        update(_variations)
+        .where(_variations.c.id == plan.c.variation_id)
+        .values(
+            stock=plan.c.stock,
+            reserved=plan.c.reserved,
+            stock_changes=_variations.c.stock_changes + 1,
+            updated_at=_NOW,
+        )
+        .cte("moved")
+    )
+    return (
+        insert(_movements)
+        .from_select(
+            [*LEVEL_COLUMNS, *CAUSE_COLUMNS, "created_at"],
+            select(*(plan.c[name] for name in LEVEL_COLUMNS), *_CAUSE_PARAMS, _NOW),
+        )
+        .add_cte(moved)
+    )
+
+
+WRITE_WITH_MOVEMENTS = _write_with_movements()
+# SQLite has no data-modifying WITH; its two statements run in-process, not over a network.
+WRITE_LEVELS = (
+    update(_variations)
+    .where(_variations.c.id == bindparam("variation_id"))
+    .values(
+        stock=bindparam("new_stock"),
+        reserved=bindparam("new_reserved"),
+        stock_changes=_variations.c.stock_changes + 1,
+        updated_at=_NOW,
+    )
+)
+NEW_MOVEMENTS = insert(_movements)
