@@ -251,7 +251,7 @@ async def place_order(
             },
         )
     ).one()
-    await held.reserve(Cause("order_reserve", Actor("customer", buyer_id), order.id))
+    await held.reserve(Cause("order_reserve", Actor("customer", buyer_id), order_id=order.id))
     order_lines = (
         await session.execute(
             NEW_LINES,

@@ -377,9 +377,10 @@ async def _succeed(session, settings, order: Order, refund: Refund, code: str | 
         quantities[item["variation_id"]] += item["quantity"]
     # Units handed to 1C are 1C's to count again; reserved ones come back to stock here.
     if quantities and order.reservation == "active":
-        await release_stock(
-            session, dict(quantities), Cause("refund_return", _actor(refund), order.id)
-        )
+        # The staff user who asked; the shop for the gateway's refunds and its own.
+        actor = Actor("staff", refund.staff_user_id) if refund.staff_user_id else SYSTEM
+        cause = Cause("refund_return", actor, order_id=order.id)
+        await release_stock(session, dict(quantities), cause)
         refund.restocked = True
     attempt = await session.get(PaymentAttempt, refund.attempt_id) if refund.attempt_id else None
     paid = attempt.amount_kopecks if attempt else to_kopecks(order.total_sum)
@@ -409,11 +410,6 @@ async def _succeed(session, settings, order: Order, refund: Refund, code: str | 
         for item in refund.lines
     ]
     await notifications.notify_refund(session, settings, order, refund, rows)
-
-
-def _actor(refund: Refund) -> Actor:
-    """The staff user who asked for the refund; the shop for the gateway's and its own."""
-    return Actor("staff", refund.staff_user_id) if refund.staff_user_id else SYSTEM
 
 
 async def _fail(session, settings, order, refund, code: str | None, message: str | None) -> None:

@@ -41,13 +41,19 @@ async def change_status(
     if order.reservation != "consumed":
         quantities = await order_quantities(session, order.id)
         if order.reservation == "released" and new_status not in cancelled:
-            await reserve_stock(session, quantities, Cause("order_reserve", actor, order.id))
+            await reserve_stock(
+                session, quantities, Cause("order_reserve", actor, order_id=order.id)
+            )
             order.reservation, effect = "active", "reserved"
         if order.reservation == "active" and new_status in handed:
-            await consume_stock(session, quantities, Cause("order_consume", actor, order.id))
+            await consume_stock(
+                session, quantities, Cause("order_consume", actor, order_id=order.id)
+            )
             order.reservation, effect = "consumed", "consumed"
         elif order.reservation == "active" and new_status in cancelled:
-            await release_stock(session, quantities, Cause("order_release", actor, order.id))
+            await release_stock(
+                session, quantities, Cause("order_release", actor, order_id=order.id)
+            )
             order.reservation, effect = "released", "released"
     order.status_id = new_status
     session.add(StatusChange(order_id=order.id, status_id=new_status))

@@ -9,7 +9,7 @@ always add up to its levels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import NamedTuple
 
 from sqlalchemy import func, select
@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from db.models import StockMovement, Variation
 from db.models.base import utcnow
+from db.models.stock import ACTOR_KINDS
 from db.queries.stock import LOCK_LEVELS, NEW_MOVEMENTS, WRITE_LEVELS, WRITE_WITH_MOVEMENTS
 from services.errors import NotFound, RuleViolation
 
@@ -37,7 +38,6 @@ REASONS = frozenset(
         "refund_return",
     }
 )
-ACTOR_KINDS = frozenset({"staff", "api_client", "customer", "system"})
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ class Cause:
 
     reason: str
     actor: Actor
+    _: KW_ONLY
     order_id: int | None = None
     upload_id: str | None = None
 
@@ -107,11 +108,10 @@ async def _write(
         "upload_id": cause.upload_id,
         "actor_kind": cause.actor.kind,
         "actor_id": cause.actor.id,
-        "now": now,
     }
     if session.bind.dialect.name == "postgresql":
         columns = {f"{key}s": [row[key] for row in movements] for key in movements[0]}
-        await session.execute(WRITE_WITH_MOVEMENTS, {**columns, **about})
+        await session.execute(WRITE_WITH_MOVEMENTS, {**columns, **about, "now": now})
         return changed
     await session.execute(
         WRITE_LEVELS,
@@ -120,7 +120,6 @@ async def _write(
             for vid, new in changed.items()
         ],
     )
-    del about["now"]
     await session.execute(NEW_MOVEMENTS, [{**row, **about, "created_at": now} for row in movements])
     return changed
 
@@ -189,8 +188,9 @@ async def consume_stock(session: AsyncSession, quantities: dict[int, int], cause
 async def set_stock_levels(
     session: AsyncSession,
     new_stock: dict[int, int],
-    cause: Cause,
     current: dict[int, int] | None = None,
+    *,
+    cause: Cause,
 ) -> int:
     """Overwrite `stock`; reservations are never touched. Returns the number of rows changed.
 

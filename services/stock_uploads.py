@@ -83,7 +83,7 @@ async def apply_remains(
     # Names the upload in the stock history and in its event.
     upload_id = uuid.uuid4().hex
     cause = Cause(f"{source}_remains", actor, upload_id=upload_id)
-    await set_stock_levels(session, new_stock, cause, current)
+    await set_stock_levels(session, new_stock, current, cause=cause)
     await bump_catalog_version(session)
     counts = {"updated": len(new_stock) - zeroed, "zeroed": zeroed, "unknown_codes": len(unknown)}
     await emit_event(session, "RemainsUpdated", source=source, upload_id=upload_id, **counts)

@@ -447,3 +447,18 @@ async def test_migration_opens_the_history_of_existing_variations(tmp_path):
         (1, 7, 2, 7, 2, "opening", "system", None, None),
         (2, 0, 0, 0, 0, "opening", "system", None, None),
     ]
+
+
+async def test_levels_cannot_change_outside_the_stock_service(client, admin_headers, db):
+    from db.models import Variation
+
+    refused = r"only through services\.stock"
+    shop = await setup_shop(client, admin_headers)
+    async with db.session() as session:
+        variation = await session.get(Variation, shop["first"]["id"])
+        with pytest.raises(ValueError, match=refused):
+            variation.stock = 3
+        with pytest.raises(ValueError, match=refused):
+            variation.reserved = 0
+        with pytest.raises(ValueError, match=refused):
+            Variation(stock=5)
