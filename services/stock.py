@@ -19,7 +19,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from db.models import StockMovement, Variation
 from db.models.base import utcnow
 from db.models.stock import ACTOR_KINDS
-from db.queries.stock import LOCK_LEVELS, NEW_MOVEMENTS, WRITE_LEVELS, WRITE_WITH_MOVEMENTS
+from db.queries.stock import (
+    AVAILABLE,
+    LOCK_LEVELS,
+    NEW_MOVEMENTS,
+    RESERVABLE_LEVELS,
+    WRITE_LEVELS,
+    WRITE_WITH_MOVEMENTS,
+)
 from services.errors import NotFound, RuleViolation
 
 OUT_OF_STOCK = "Insufficient number of variations in stock to order"
@@ -140,19 +147,36 @@ class HeldStock:
         await _write(self.session, self.levels, after, cause)
 
 
+async def _lock_reservable(session: AsyncSession, quantities: dict[int, int]) -> dict[int, Levels]:
+    """The levels of the rows with enough available units, locked."""
+    if session.bind.dialect.name != "postgresql":
+        # SQLite runs one writing transaction at a time: nothing to wait for.
+        levels = await _lock_levels(session, quantities)
+        return {
+            vid: level
+            for vid, level in levels.items()
+            if level.stock - level.reserved >= quantities[vid]
+        }
+    ids = sorted(quantities)
+    rows = await session.execute(
+        RESERVABLE_LEVELS, {"ids": ids, "quantities": [quantities[vid] for vid in ids]}
+    )
+    return {variation_id: Levels(stock, reserved) for variation_id, stock, reserved in rows}
+
+
 async def hold_stock(session: AsyncSession, quantities: dict[int, int]) -> HeldStock:
     """Lock the rows of a reservation, all of it or nothing: raises when a line is short."""
-    levels = await _lock_levels(session, quantities)
-    available = {vid: max(level.stock - level.reserved, 0) for vid, level in levels.items()}
-    short = [vid for vid in sorted(quantities) if available.get(vid, 0) < quantities[vid]]
+    levels = await _lock_reservable(session, quantities)
+    short = [vid for vid in sorted(quantities) if vid not in levels]
     if short:
+        available = dict((await session.execute(AVAILABLE, {"ids": short})).all())
         raise RuleViolation(
             OUT_OF_STOCK,
             variations=[
                 {
                     "variation_id": vid,
                     "requested": quantities[vid],
-                    "available": available.get(vid, 0),
+                    "available": max(available.get(vid, 0), 0),
                 }
                 for vid in short
             ],

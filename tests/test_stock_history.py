@@ -462,3 +462,25 @@ async def test_levels_cannot_change_outside_the_stock_service(client, admin_head
             variation.reserved = 0
         with pytest.raises(ValueError, match=refused):
             Variation(stock=5)
+
+
+@pytest.mark.skipif(not is_postgresql(), reason="row locks need PostgreSQL")
+async def test_a_sold_out_checkout_does_not_queue_for_the_row(client, admin_headers, db):
+    from db.models import Variation
+
+    shop = await setup_shop(client, admin_headers, stock=2)
+    sold_out = order_body(
+        shop, variations=[{"variation_id": shop["first"]["id"], "amount": 2, "current_price": 4990}]
+    )
+    assert (await client.post("/orders", json=sold_out)).status_code == 201
+    async with db.begin() as session:
+        # Another transaction holds the row, e.g. a cancellation still in progress.
+        await session.get(Variation, shop["first"]["id"], with_for_update=True)
+        checkout = asyncio.ensure_future(client.post("/orders", json=sold_out))
+        done, _ = await asyncio.wait({checkout}, timeout=15)
+        assert checkout in done, "the checkout waited for the row lock"
+    answer = checkout.result()
+    assert answer.status_code == 400
+    assert answer.json()["variations"] == [
+        {"variation_id": shop["first"]["id"], "requested": 2, "available": 0}
+    ]

@@ -41,6 +41,30 @@ LOCK_LEVELS = {
     ),
 }
 
+
+def _reservable_levels():
+    """PostgreSQL: the rows with enough available units, locked in id order.
+
+    A row without enough is neither returned nor locked, and one that stops fitting while
+    this waits for its lock is skipped after the wait, so checkouts of a sold-out variation
+    fail without queueing for it, as a conditional UPDATE would.
+    """
+    arrays = (bindparam(name, type_=ARRAY(Integer)) for name in ("ids", "quantities"))
+    wanted = func.unnest(*arrays).table_valued("id", "quantity").render_derived()
+    return (
+        select(_variations.c.id, _variations.c.stock, _variations.c.reserved)
+        .join(wanted, wanted.c.id == _variations.c.id)
+        .where(_variations.c.stock - _variations.c.reserved >= wanted.c.quantity)
+        .order_by(_variations.c.id)
+        .with_for_update(of=_variations)
+    )
+
+
+RESERVABLE_LEVELS = _reservable_levels()
+AVAILABLE = select(_variations.c.id, _variations.c.stock - _variations.c.reserved).where(
+    _variations.c.id.in_(bindparam("ids", expanding=True))
+)
+
 _CAUSE_PARAMS = (
     bindparam("reason", type_=String),
     bindparam("order_id", type_=Integer),
