@@ -90,45 +90,58 @@ async def _lock_levels(session: AsyncSession, ids) -> dict[int, Levels]:
     return {variation_id: Levels(stock, reserved) for variation_id, stock, reserved in rows}
 
 
+def _movement(variation_id: int, before: Levels, after: Levels, order_id: int | None) -> dict:
+    return {
+        "variation_id": variation_id,
+        "delta_stock": after.stock - before.stock,
+        "delta_reserved": after.reserved - before.reserved,
+        "stock": after.stock,
+        "reserved": after.reserved,
+        "order_id": order_id,
+    }
+
+
 async def _write(
     session: AsyncSession, before: dict[int, Levels], after: dict[int, Levels], cause: Cause
 ) -> dict[int, Levels]:
     """Write the levels that differ from `before` (rows locked by this transaction) and their
     movements; returns what was written."""
     changed = {vid: after[vid] for vid in sorted(after) if after[vid] != before[vid]}
-    if not changed:
-        return changed
+    movements = [_movement(vid, before[vid], new, cause.order_id) for vid, new in changed.items()]
+    await _apply(session, changed, movements, cause)
+    return changed
+
+
+async def _apply(
+    session: AsyncSession, levels: dict[int, Levels], movements: list[dict], cause: Cause
+) -> None:
+    """The new levels of the variations and the movements that led there."""
+    if not levels:
+        return
     now = utcnow()
-    movements = [
-        {
-            "variation_id": vid,
-            "delta_stock": new.stock - before[vid].stock,
-            "delta_reserved": new.reserved - before[vid].reserved,
-            "stock": new.stock,
-            "reserved": new.reserved,
-        }
-        for vid, new in changed.items()
-    ]
     about = {
         "reason": cause.reason,
-        "order_id": cause.order_id,
         "upload_id": cause.upload_id,
         "actor_kind": cause.actor.kind,
         "actor_id": cause.actor.id,
     }
     if session.bind.dialect.name == "postgresql":
-        columns = {f"{key}s": [row[key] for row in movements] for key in movements[0]}
-        await session.execute(WRITE_WITH_MOVEMENTS, {**columns, **about, "now": now})
-        return changed
+        arrays = {
+            "levels_variation_id": list(levels),
+            "levels_stock": [level.stock for level in levels.values()],
+            "levels_reserved": [level.reserved for level in levels.values()],
+            **{f"moves_{key}": [row[key] for row in movements] for key in movements[0]},
+        }
+        await session.execute(WRITE_WITH_MOVEMENTS, {**arrays, **about, "now": now})
+        return
     await session.execute(
         WRITE_LEVELS,
         [
             {"variation_id": vid, "new_stock": new.stock, "new_reserved": new.reserved, "now": now}
-            for vid, new in changed.items()
+            for vid, new in levels.items()
         ],
     )
     await session.execute(NEW_MOVEMENTS, [{**row, **about, "created_at": now} for row in movements])
-    return changed
 
 
 @dataclass
@@ -200,13 +213,29 @@ async def release_stock(session: AsyncSession, quantities: dict[int, int], cause
 
 
 async def consume_stock(session: AsyncSession, quantities: dict[int, int], cause: Cause) -> None:
-    """Hand-over to 1C: the sold units leave both the stock and the reservation."""
-    levels = await _lock_levels(session, quantities)
-    after = {
-        vid: Levels(max(level.stock - quantities[vid], 0), max(level.reserved - quantities[vid], 0))
-        for vid, level in levels.items()
-    }
-    await _write(session, levels, after, cause)
+    """Hand-over of an order to 1C: the sold units leave both the stock and the reservation."""
+    await consume_orders(session, {cause.order_id: quantities}, cause)
+
+
+async def consume_orders(
+    session: AsyncSession, orders: dict[int | None, dict[int, int]], cause: Cause
+) -> None:
+    """Hand-over of several orders at once (1C takes many): a movement per order and
+    variation, all written in one statement."""
+    before = await _lock_levels(session, {vid for lines in orders.values() for vid in lines})
+    levels = dict(before)
+    movements = []
+    for order_id in sorted(orders, key=lambda key: key or 0):
+        for vid, sold in sorted(orders[order_id].items()):
+            if vid not in levels:
+                continue
+            level = levels[vid]
+            new = Levels(max(level.stock - sold, 0), max(level.reserved - sold, 0))
+            if new != level:
+                movements.append(_movement(vid, level, new, order_id))
+                levels[vid] = new
+    changed = {vid: level for vid, level in sorted(levels.items()) if level != before[vid]}
+    await _apply(session, changed, movements, cause)
 
 
 async def set_stock_levels(

@@ -14,8 +14,16 @@ from db.models import StockMovement, Variation
 _variations = Variation.__table__
 _movements = StockMovement.__table__
 
-LEVEL_COLUMNS = ("variation_id", "delta_stock", "delta_reserved", "stock", "reserved")
-CAUSE_COLUMNS = ("reason", "order_id", "upload_id", "actor_kind", "actor_id")
+# A movement's own columns travel as arrays, one element per movement; the cause's are shared.
+MOVEMENT_COLUMNS = (
+    "variation_id",
+    "delta_stock",
+    "delta_reserved",
+    "stock",
+    "reserved",
+    "order_id",
+)
+CAUSE_COLUMNS = ("reason", "upload_id", "actor_kind", "actor_id")
 _NOW = bindparam("now", type_=_variations.c.updated_at.type)
 
 
@@ -67,23 +75,27 @@ AVAILABLE = select(_variations.c.id, _variations.c.stock - _variations.c.reserve
 
 _CAUSE_PARAMS = (
     bindparam("reason", type_=String),
-    bindparam("order_id", type_=Integer),
     bindparam("upload_id", type_=String),
     bindparam("actor_kind", type_=String),
     bindparam("actor_id", type_=Integer),
 )
 
 
+def _unnest(name: str, columns: tuple[str, ...]):
+    arrays = (bindparam(f"{name}_{column}", type_=ARRAY(Integer)) for column in columns)
+    return select(func.unnest(*arrays).table_valued(*columns).render_derived()).cte(name)
+
+
 def _write_with_movements():
     """PostgreSQL: the new levels and their movements in one statement, one round trip."""
-    arrays = (bindparam(f"{name}s", type_=ARRAY(Integer)) for name in LEVEL_COLUMNS)
-    plan = select(func.unnest(*arrays).table_valued(*LEVEL_COLUMNS).render_derived()).cte("plan")
+    levels = _unnest("levels", ("variation_id", "stock", "reserved"))
+    moves = _unnest("moves", MOVEMENT_COLUMNS)
     moved = (
         update(_variations)
-        .where(_variations.c.id == plan.c.variation_id)
+        .where(_variations.c.id == levels.c.variation_id)
         .values(
-            stock=plan.c.stock,
-            reserved=plan.c.reserved,
+            stock=levels.c.stock,
+            reserved=levels.c.reserved,
             stock_changes=_variations.c.stock_changes + 1,
             updated_at=_NOW,
         )
@@ -92,8 +104,8 @@ def _write_with_movements():
     return (
         insert(_movements)
         .from_select(
-            [*LEVEL_COLUMNS, *CAUSE_COLUMNS, "created_at"],
-            select(*(plan.c[name] for name in LEVEL_COLUMNS), *_CAUSE_PARAMS, _NOW),
+            [*MOVEMENT_COLUMNS, *CAUSE_COLUMNS, "created_at"],
+            select(*(moves.c[name] for name in MOVEMENT_COLUMNS), *_CAUSE_PARAMS, _NOW),
         )
         .add_cte(moved)
     )
