@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from helpers.money import order_total, to_kopecks, to_rubles
-from services.payments import receipt_items
+from services.receipts import receipt_items
 from tests.support import make_settings
 
 SETTINGS = make_settings("sqlite+aiosqlite:///:memory:", "/nonexistent")
