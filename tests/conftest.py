@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from db.engine import Database
+from services.catalog import CatalogCache
 from services.staff_users import create_or_reset_admin
 from tests.support import (
     auth,
@@ -83,6 +84,8 @@ async def clean_tables(db, server):
     yield
     await truncate_all(db)
     await server.app.ctx.rate_limits.reset()
+    # Emptied tables start the catalogue version again: pages of the last test must not match.
+    server.app.ctx.catalog_cache = CatalogCache()
 
 
 @pytest.fixture
