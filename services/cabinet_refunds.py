@@ -25,17 +25,23 @@ async def record_gateway_refunds(
     session: AsyncSession, settings, order: Order, attempt: PaymentAttempt, status: dict
 ) -> None:
     """Money the gateway returned that no refund of ours explains (e.g. from its cabinet)."""
-    lines, delivery, delivery_taken, committed = await refund_state(session, order)
-    unexplained = gateway_refunded(status, attempt.amount_kopecks) - committed
+    state = await refund_state(session, settings, order, attempt)
+    unexplained = gateway_refunded(status, attempt.amount_kopecks) - state.committed
     if unexplained <= 0:
         return
     plan = None
-    if committed + unexplained >= attempt.amount_kopecks:
+    if state.committed + unexplained >= attempt.amount_kopecks:
         # All the money is back, so are the goods not refunded yet, even when an earlier refund
         # from the cabinet named no goods and the sums of the lines no longer match.
         try:
             plan = plan_refund(
-                lines, delivery, delivery_taken, attempt.amount_kopecks, {"full": True}, settings
+                state.lines,
+                state.delivery,
+                state.delivery_taken,
+                attempt.amount_kopecks,
+                {"full": True},
+                settings,
+                state.positions,
             )
         except Conflict:
             plan = None

@@ -12,13 +12,7 @@ from helpers.sberbank import GatewayUnavailable
 from services import notifications
 from services.errors import Conflict, RuleViolation
 from services.outbox import queue_message
-from services.refund_plans import (
-    delivery_line,
-    plan_refund,
-    refund_receipt,
-    refund_state,
-    refundable_lines,
-)
+from services.refund_plans import plan_refund, refund_receipt, refund_state
 from services.refund_settlement import call_gateway, gateway_call, settle_refund
 from services.status_changes import change_status
 
@@ -54,15 +48,16 @@ async def reopen_paid_order(
     )
     if attempt is None:
         return
-    lines, delivery, delivery_taken, committed = await refund_state(session, order)
+    state = await refund_state(session, settings, order, attempt)
     try:
         plan = plan_refund(
-            lines,
-            delivery,
-            delivery_taken,
-            attempt.amount_kopecks - committed,
+            state.lines,
+            state.delivery,
+            state.delivery_taken,
+            attempt.amount_kopecks - state.committed,
             {"full": True},
             settings,
+            state.positions,
         )
     except Conflict:
         # The order was edited after payment and its lines no longer add up to the payment.
@@ -98,14 +93,9 @@ async def submit_refund_job(db, settings, payload: dict, gateway) -> None:
         if refund is None or refund.state != "pending" or refund.requested_at is not None:
             return
         order = await session.get(Order, refund.order_id)
-        wanted = {item["line_id"]: item["quantity"] for item in refund.lines}
-        receipt = refund_receipt(
-            await refundable_lines(session, order),
-            await delivery_line(session, order),
-            wanted,
-            refund.delivery,
-            settings,
-        )
+        attempt = await session.get(PaymentAttempt, refund.attempt_id)
+        state = await refund_state(session, settings, order, attempt)
+        receipt = refund_receipt(state.positions, refund.lines, refund.delivery)
         call = gateway_call(settings, refund, receipt)
         refund.requested_at = utcnow()
     outcome = await call_gateway(gateway, call)

@@ -7,7 +7,6 @@ import hmac
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +33,7 @@ from services.errors import BadGateway, Conflict, NotFound, PermissionDenied, Ru
 from services.notifications import notify_order_paid
 from services.outbox import emit_event, queue_message
 from services.paid_after_cancel import reopen_paid_order
-from services.receipts import order_bundle
+from services.receipts import payment_bundle, payment_receipt
 
 log = logging.getLogger("shop.payments")
 
@@ -108,7 +107,10 @@ async def register_payment(
     )
     session.add(attempt)
     await session.flush()
-    params = await _register_params(session, settings, order, attempt, return_url, fail_url)
+    params = _register_params(settings, order, attempt, return_url, fail_url)
+    if settings.SBER_SEND_ORDER_BUNDLE:
+        attempt.receipt = await payment_receipt(session, settings, order)
+        params["orderBundle"] = order_bundle_json(payment_bundle(order, attempt.receipt))
     try:
         answer = await gateway.register(params)
     except GatewayRefused as exc:
@@ -148,8 +150,8 @@ async def _reuse_attempt(session, settings, gateway, order, attempt, alerts):
     return Registration("registered", _attempt_body(order, attempt))
 
 
-async def _register_params(session, settings, order, attempt, return_url, fail_url) -> dict:
-    params: dict[str, Any] = {
+def _register_params(settings, order, attempt, return_url, fail_url) -> dict:
+    return {
         "orderNumber": attempt.order_number,
         "amount": attempt.amount_kopecks,
         "currency": 643,
@@ -159,9 +161,6 @@ async def _register_params(session, settings, order, attempt, return_url, fail_u
         "language": "ru",
         "sessionTimeoutSecs": settings.SBER_SESSION_TIMEOUT_S,
     }
-    if settings.SBER_SEND_ORDER_BUNDLE:
-        params["orderBundle"] = order_bundle_json(await order_bundle(session, settings, order))
-    return params
 
 
 def _paid_time(status: dict) -> datetime:

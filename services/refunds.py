@@ -61,11 +61,17 @@ async def start_refund(
         if attempt is None:
             raise Conflict("Order is not paid")
         kind = "reversal"
-    lines, delivery, delivery_taken, committed = await refund_state(session, order)
-    if kind == "reversal" and (request.get("lines") or request.get("delivery") or committed):
+    state = await refund_state(session, settings, order, attempt)
+    if kind == "reversal" and (request.get("lines") or request.get("delivery") or state.committed):
         raise Conflict("Only a full reversal is possible while the payment is held")
     plan = plan_refund(
-        lines, delivery, delivery_taken, attempt.amount_kopecks - committed, request, settings
+        state.lines,
+        state.delivery,
+        state.delivery_taken,
+        attempt.amount_kopecks - state.committed,
+        request,
+        settings,
+        state.positions,
     )
     refund = Refund(
         order_id=order.id,
