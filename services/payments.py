@@ -140,7 +140,7 @@ async def _reuse_attempt(session, settings, gateway, order, attempt, alerts):
     except (GatewayUnavailable, GatewayRefused):
         return Registration("registered", _attempt_body(order, attempt))
     code = order_status_code(status)
-    if code == PAID:
+    if code in (PAID, REFUNDED):
         await apply_gateway_status(session, settings, order, attempt, status, alerts)
         if order.is_payed:
             return Registration("paid")
@@ -179,10 +179,17 @@ async def apply_gateway_status(
     status: dict,
     alerts=None,
 ) -> None:
-    """Paid only on status 2 with the exact amount; 3/4/6 fail the attempt."""
+    """Paid only on status 2 with the exact amount (or 4 when the exact amount was deposited
+    before money went back); 3/4/6 fail the attempt otherwise."""
     code = order_status_code(status)
     expected = attempt.amount_kopecks if attempt else to_kopecks(order.total_sum)
-    if code == PAID:
+    if code == REFUNDED and _paid_before_refund(order, attempt, status, expected):
+        # Paid, then refunded (in part or in full) before the shop saw the payment: the
+        # refund is recorded before a cancelled order is reopened, so that counts it.
+        if await mark_paid(session, settings, order, attempt, _paid_time(status), reopen=False):
+            await record_gateway_refunds(session, settings, order, attempt, status)
+            await _reopen_if_cancelled(session, settings, order, attempt)
+    elif code == PAID:
         paid_amount = status.get("amount")
         if paid_amount == expected == to_kopecks(order.total_sum):
             await mark_paid(session, settings, order, attempt, _paid_time(status))
@@ -195,10 +202,27 @@ async def apply_gateway_status(
         await record_gateway_refunds(session, settings, order, attempt, status)
 
 
+def _paid_before_refund(order: Order, attempt, status: dict, expected: int) -> bool:
+    info = status.get("paymentAmountInfo")
+    deposited = info.get("depositedAmount") if isinstance(info, dict) else None
+    return (
+        not order.is_payed
+        and attempt is not None
+        and attempt.state in ("registered", "expired")
+        and deposited == expected == to_kopecks(order.total_sum)
+    )
+
+
 async def mark_paid(
-    session: AsyncSession, settings, order: Order, attempt: PaymentAttempt | None, paid_at
+    session: AsyncSession,
+    settings,
+    order: Order,
+    attempt: PaymentAttempt | None,
+    paid_at,
+    reopen: bool = True,
 ) -> bool:
-    """Exactly once per order: the first transition emits, records and notifies."""
+    """Exactly once per order: the first transition emits, records and notifies; a cancelled
+    order is reopened (or its payment returned) unless `reopen` is off."""
     await session.refresh(order, with_for_update=True)
     if order.is_payed:
         return False
@@ -218,9 +242,15 @@ async def mark_paid(
     await session.flush()
     await notify_order_paid(session, settings, order.id, paid_at)
     metrics.orders_paid_total.inc()
-    if order.status_id in settings.ORDER_CANCELLED_STATUS_IDS:
-        await reopen_paid_order(session, settings, order, attempt)
+    if reopen:
+        await _reopen_if_cancelled(session, settings, order, attempt)
     return True
+
+
+async def _reopen_if_cancelled(session, settings, order: Order, attempt) -> None:
+    # A payment already returned in full does not bring a cancelled order back.
+    if order.status_id in settings.ORDER_CANCELLED_STATUS_IDS and order.payment_state != "refunded":
+        await reopen_paid_order(session, settings, order, attempt)
 
 
 async def payment_status(
