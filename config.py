@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from helpers.fiscal import FFD_VERSIONS, TAX_TYPES
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/shop.sqlite3"
 MIB = 1024 * 1024
 
@@ -101,6 +103,22 @@ def _one_of(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def _tax_type(raw: str) -> int:
+    value = int(raw.strip())
+    if value not in TAX_TYPES:
+        raise ValueError(
+            "expected one of the gateway's VAT types " + ", ".join(map(str, TAX_TYPES))
+        )
+    return value
+
+
+def _ffd_version(raw: str) -> str:
+    value = raw.strip()
+    if value not in FFD_VERSIONS:
+        raise ValueError("expected one of " + ", ".join(FFD_VERSIONS))
+    return value
+
+
 def _database_url(raw: str) -> str:
     value = raw.strip()
     if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
@@ -176,7 +194,8 @@ class Settings:
     SBER_CALLBACK_SECRET: str = setting("")
     SBER_SESSION_TIMEOUT_S: int = setting(1200, _positive_int)
     SBER_SEND_ORDER_BUNDLE: bool = setting(True, _bool)
-    SBER_TAX_TYPE: int = setting(0, _non_negative_int)
+    SBER_TAX_TYPE: int = setting(0, _tax_type)
+    SBER_FFD_VERSION: str = setting("1.2", _ffd_version)
     SBER_TIMEOUT_S: float = setting(15.0, _non_negative_float)
     PAYMENT_ALLOWED_RETURN_HOSTS: tuple[str, ...] = setting((), _str_list)
 
