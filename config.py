@@ -9,6 +9,7 @@ import secrets
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -91,6 +92,11 @@ def _timezone(raw: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError("unknown time zone") from exc
     return raw.strip()
+
+
+def _date(raw: str) -> date | None:
+    value = raw.strip()
+    return date.fromisoformat(value) if value else None
 
 
 def _one_of(*choices: str) -> Callable[[str], str]:
@@ -257,6 +263,8 @@ class Settings:
     ONEC_EXCHANGE_DIR: str = setting("./var/1c_exchange")
     ONEC_IMPORT_LEASE_S: float = setting(60.0, _positive_float)
     ONEC_RETENTION_DAYS: int = setting(30, _positive_int)
+    # Orders placed before the shop switched to the exchange already reached 1C by hand.
+    ONEC_ORDERS_SINCE: date | None = setting(None, _date)
 
     @property
     def is_development(self) -> bool:

@@ -225,6 +225,8 @@ async def mark_paid(
     """Exactly once per order: the first transition emits, records and, for the gateway's
     payments, notifies the shop (a payment 1C reports is known to the shop already) and reopens
     a cancelled order (or returns its payment) unless `reopen` is off."""
+    # The refresh that takes the row lock would drop the caller's unflushed changes.
+    await session.flush()
     await session.refresh(order, with_for_update=True)
     if order.is_payed:
         return False
