@@ -9,8 +9,11 @@ import secrets
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from helpers.fiscal import FFD_VERSIONS, TAX_TYPES
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/shop.sqlite3"
 MIB = 1024 * 1024
@@ -91,6 +94,11 @@ def _timezone(raw: str) -> str:
     return raw.strip()
 
 
+def _date(raw: str) -> date | None:
+    value = raw.strip()
+    return date.fromisoformat(value) if value else None
+
+
 def _one_of(*choices: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()
@@ -99,6 +107,22 @@ def _one_of(*choices: str) -> Callable[[str], str]:
         return value
 
     return parse
+
+
+def _tax_type(raw: str) -> int:
+    value = int(raw.strip())
+    if value not in TAX_TYPES:
+        raise ValueError(
+            "expected one of the gateway's VAT types " + ", ".join(map(str, TAX_TYPES))
+        )
+    return value
+
+
+def _ffd_version(raw: str) -> str:
+    value = raw.strip()
+    if value not in FFD_VERSIONS:
+        raise ValueError("expected one of " + ", ".join(FFD_VERSIONS))
+    return value
 
 
 def _database_url(raw: str) -> str:
@@ -176,7 +200,8 @@ class Settings:
     SBER_CALLBACK_SECRET: str = setting("")
     SBER_SESSION_TIMEOUT_S: int = setting(1200, _positive_int)
     SBER_SEND_ORDER_BUNDLE: bool = setting(True, _bool)
-    SBER_TAX_TYPE: int = setting(0, _non_negative_int)
+    SBER_TAX_TYPE: int = setting(0, _tax_type)
+    SBER_FFD_VERSION: str = setting("1.2", _ffd_version)
     SBER_TIMEOUT_S: float = setting(15.0, _non_negative_float)
     PAYMENT_ALLOWED_RETURN_HOSTS: tuple[str, ...] = setting((), _str_list)
 
@@ -238,6 +263,8 @@ class Settings:
     ONEC_EXCHANGE_DIR: str = setting("./var/1c_exchange")
     ONEC_IMPORT_LEASE_S: float = setting(60.0, _positive_float)
     ONEC_RETENTION_DAYS: int = setting(30, _positive_int)
+    # Orders placed before the shop switched to the exchange already reached 1C by hand.
+    ONEC_ORDERS_SINCE: date | None = setting(None, _date)
 
     @property
     def is_development(self) -> bool:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.base import RequestSchema
-from api.fields import Bool, Int, Timestamp
+from api.fields import Bool, Int, MarkingCode, Timestamp
+from api.marking_codes import CODES_LIMIT, unique_codes
 
 
 class RefundLineInSchema(RequestSchema):
@@ -14,11 +15,23 @@ class RefundLineInSchema(RequestSchema):
     line_id = Int(minimum=1)
     variation_id = Int(minimum=1)
     quantity = Int(required=True, minimum=1, maximum=1000)
+    marking_codes = fields.List(
+        MarkingCode(),
+        validate=validate.Length(max=CODES_LIMIT),
+        metadata={"description": "codes of the returned labelled units, as on the receipt"},
+    )
 
     @validates_schema
     def names_one_line(self, data, **_kwargs):
         if ("line_id" in data) == ("variation_id" in data):
             raise ValidationError("Give either line_id or variation_id.", "line_id")
+
+    @validates_schema
+    def codes_fit_the_quantity(self, data, **_kwargs):
+        codes = data.get("marking_codes", [])
+        unique_codes(codes, "marking_codes")
+        if len(codes) > data.get("quantity", len(codes)):
+            raise ValidationError("More codes than units.", "marking_codes")
 
 
 class RefundRequestSchema(RequestSchema):
@@ -44,6 +57,9 @@ class RefundLineSchema(Schema):
     variation_id = fields.Integer()
     quantity = fields.Integer()
     unit_price = fields.Integer()
+    marking_codes = fields.List(
+        fields.String(), metadata={"description": "codes of the returned labelled units"}
+    )
 
 
 class RefundSchema(Schema):

@@ -17,7 +17,7 @@ from db.models import AppLock, OutboxMessage
 from db.models.base import utcnow
 from services.onec_exchange import purge_old_exchanges, remove_old_files
 from services.payments import reconcile_payments
-from services.refunds import reconcile_refunds
+from services.refund_reconciliation import reconcile_refunds
 from services.status_changes import cancel_unpaid_orders
 
 log = logging.getLogger("shop.jobs")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Customer, DeliveryType, OnecSession, Order, OrderLine, Status, Variation
@@ -40,6 +40,16 @@ BATCH = 1000
 _orders = Order.__table__
 # Sent to 1C but changed since, or never sent.
 PENDING = or_(Order.exported_at.is_(None), Order.updated_at > Order.exported_at)
+
+
+def _to_export(settings):
+    """The pending orders, less those placed before the shop's first exchange with 1C."""
+    if settings.ONEC_ORDERS_SINCE is None:
+        return PENDING
+    since = datetime.combine(settings.ONEC_ORDERS_SINCE, time(), ZoneInfo(settings.SHOP_TIMEZONE))
+    return and_(PENDING, Order.created_at >= since)
+
+
 _MARK_EXPORTED = (
     update(_orders)
     .where(_orders.c.id == bindparam("order_id"))
@@ -60,11 +70,11 @@ async def orders_to_export(session: AsyncSession, settings, onec_session: OnecSe
             .outerjoin(Customer, Customer.id == Order.customer_id)
             .join(Status, Status.id == Order.status_id)
             .join(DeliveryType, DeliveryType.id == Order.delivery_type_id)
-            .where(PENDING)
+            .where(_to_export(settings))
             .order_by(Order.id)
         )
     ).all()
-    lines = await _lines_of_pending(session)
+    lines = await _lines_of_pending(session, settings)
     zone = ZoneInfo(settings.SHOP_TIMEZONE)
     cancelled = set(settings.ORDER_CANCELLED_STATUS_IDS)
     exported = [
@@ -79,7 +89,7 @@ async def orders_to_export(session: AsyncSession, settings, onec_session: OnecSe
     return await asyncio.to_thread(orders_document, exported, now)
 
 
-async def _lines_of_pending(session: AsyncSession) -> dict[int, list[ExportedLine]]:
+async def _lines_of_pending(session: AsyncSession, settings) -> dict[int, list[ExportedLine]]:
     rows = await session.execute(
         select(
             OrderLine.order_id,
@@ -91,7 +101,7 @@ async def _lines_of_pending(session: AsyncSession) -> dict[int, list[ExportedLin
             Variation.variation_1c_id,
         )
         .join(Variation, Variation.id == OrderLine.variation_id)
-        .where(OrderLine.order_id.in_(select(Order.id).where(PENDING)))
+        .where(OrderLine.order_id.in_(select(Order.id).where(_to_export(settings))))
         .order_by(OrderLine.order_id, OrderLine.id)
     )
     lines: dict[int, list[ExportedLine]] = defaultdict(list)

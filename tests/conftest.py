@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from db.engine import Database
+from services.catalog import CatalogCache
 from services.commerceml import import_commerceml_file
 from services.staff_users import create_or_reset_admin
 from tests import commerceml_docs, factories
@@ -85,6 +86,8 @@ async def clean_tables(db, server):
     yield
     await truncate_all(db)
     await server.app.ctx.rate_limits.reset()
+    # Emptied tables start the catalogue version again: pages of the last test must not match.
+    server.app.ctx.catalog_cache = CatalogCache()
 
 
 @pytest.fixture

@@ -4,14 +4,14 @@ over to 1C, and the order updates 1C sends back as a file."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from defusedxml import ElementTree as DefusedET
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
-from db.models import OnecExchange
+from db.models import OnecExchange, Order
 from tests import factories
 from tests.commerceml_docs import MAIN_STORE, RETAIL, Group, Offer, Product, import_xml, offers_xml
 from tests.onec_client import OneC, orders_update
@@ -33,11 +33,12 @@ async def shop(make_server, client, admin_headers, tmp_path):
     pickup = await factories.post(
         client, "/delivery_types", {"name": "Самовывоз", "cost": 0}, admin_headers
     )
-    running = await make_server(
+    overrides = {
         **await exchange_settings(client, admin_headers, tmp_path / "1c"),
-        ORDER_CANCELLED_STATUS_IDS=(2,),
-        TELEGRAM_ORDERS_CHAT_ID="-100200",
-    )
+        "ORDER_CANCELLED_STATUS_IDS": (2,),
+        "TELEGRAM_ORDERS_CHAT_ID": "-100200",
+    }
+    running = await make_server(**overrides)
     onec = OneC(running.client)
     await onec.checkauth()
     catalogue = import_xml([Group("g1", "Платья")], [Product(DRESS, "Платье", "VN-1", "g1")])
@@ -54,6 +55,7 @@ async def shop(make_server, client, admin_headers, tmp_path):
     await client.patch(f"/goods/{good_id}", json={"is_visible": True}, headers=admin_headers)
     return {
         "server": running,
+        "overrides": overrides,
         "client": running.client,
         "red": variations["Платье красное"],
         "blue": variations["Платье синее"],
@@ -254,6 +256,23 @@ async def test_success_without_query_marks_nothing(shop, client):
     assert (await onec.call("sale", "success")).text == "success"
     assert list(await query(onec)) == [str(order["id"])]
     assert await stock_of(client, shop["red"]) == (5, 2, 3)
+
+
+async def test_orders_placed_before_the_first_exchange_are_not_sent(shop, make_server, db):
+    earlier, later = await place(shop), await place(shop)
+    async with db.session() as session, session.begin():
+        await session.execute(
+            update(Order)
+            .where(Order.id == earlier["id"])
+            .values(created_at=datetime(2026, 11, 30, 18, 59, tzinfo=UTC))
+        )
+    cut_off = await make_server(**shop["overrides"], ONEC_ORDERS_SINCE=date(2026, 12, 1))
+    onec = OneC(cut_off.client)
+    await onec.checkauth("sale")
+    # 23:59 on 30 November in Yekaterinburg is before the cut-off; the later order is not.
+    assert list(await query(onec)) == [str(later["id"])]
+    assert (await onec.call("sale", "success")).text == "success"
+    assert await query(onec) == {}
 
 
 async def test_updates_from_1c(shop, client, admin_headers, db):

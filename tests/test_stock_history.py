@@ -6,10 +6,11 @@ import asyncio
 import random
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 
 from db.engine import Database
-from db.migrate import upgrade
+from db.migrate import alembic_config, upgrade
 from services.api_clients import create_api_client
 from tests.factories import outbox_payloads
 from tests.fakes import FakeGateway
@@ -413,8 +414,14 @@ async def test_mixed_concurrent_changes_add_up(shop_server, gateway, admin_heade
         await assert_movements_add_up(client, admin_headers, variation["id"])
 
 
+def _revision_before_stock_history() -> str:
+    script = ScriptDirectory.from_config(alembic_config(""))
+    [revision] = [r for r in script.walk_revisions() if r.path.endswith("_stock_movements.py")]
+    return revision.down_revision
+
+
 async def test_migration_opens_the_history_of_existing_variations(tmp_path):
-    url = await create_database(str(tmp_path), "0011")
+    url = await create_database(str(tmp_path), _revision_before_stock_history())
     database = Database(url)
     try:
         async with database.begin() as session:

@@ -33,7 +33,7 @@ Handler = Callable[..., Awaitable[HTTPResponse]]
 MAX_ID = 2**31 - 1
 # Path ids that are not 32-bit row ids (Telegram chat ids are 64-bit and may be negative).
 WIDE_ID_PARAMS = frozenset({"telegram_user_id"})
-NOT_FOUND_NAMES = {"account_id": "Social account", "img_path": "Image"}
+NOT_FOUND_NAMES = {"account_id": "Social account", "img_path": "Image", "line_id": "Order line"}
 
 
 @dataclass(eq=False)

@@ -18,6 +18,7 @@ from db.models.events import ActivityEvent
 from db.models.favorites import Favorite
 from db.models.goods import Good, goods_materials
 from db.models.images import Image
+from db.models.marking_codes import MarkingCode
 from db.models.onec_exchanges import OnecExchange, OnecSession
 from db.models.orders import IdempotencyKey, Order, OrderLine, StatusChange
 from db.models.outbox import OutboxMessage
@@ -48,6 +49,7 @@ __all__ = [
     "Good",
     "IdempotencyKey",
     "Image",
+    "MarkingCode",
     "Material",
     "OnecExchange",
     "OnecSession",
