@@ -9,10 +9,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from db.models import OnecExchange, OnecSession
 from db.models.base import utcnow
+from services.stock import UPLOAD_LOCK_KEY
 from tests import factories
 from tests.commerceml_docs import (
     MAIN_STORE,
@@ -501,22 +502,38 @@ async def test_catalogue_from_1c_reaches_the_site(exchange, client, admin_header
 
 @pytest.mark.skipif(not is_postgresql(), reason="SQLite's one writer is the import itself")
 async def test_a_long_import_keeps_its_lease(make_server, client, admin_headers, tmp_path, db):
-    """Polls during an import longer than its lease see it renewed, not started again."""
+    """Polls during an import longer than its lease see it renewed, not started again.
+
+    A remains upload holding the upload lock keeps the import waiting, however fast the machine.
+    """
+    lease_s = 1.5
     settings = await exchange_settings(client, admin_headers, tmp_path / "1c")
-    running = await make_server(**settings, ONEC_IMPORT_LEASE_S=1.5)
-    goods = [Product(f"good-{n:05d}", f"Платье {n}", f"VN-{n:05d}", "g1") for n in range(4000)]
+    running = await make_server(**settings, ONEC_IMPORT_LEASE_S=lease_s)
+    goods = [Product(f"good-{n:05d}", f"Платье {n}", f"VN-{n:05d}", "g1") for n in range(400)]
     onec = OneC(running.client)
     await onec.checkauth()
     await onec.upload("import.xml", import_xml([Group("g1", "Платья")], goods))
+
+    async def import_job() -> OnecExchange | None:
+        async with db.session() as session:
+            return await session.scalar(select(OnecExchange).where(OnecExchange.mode == "import"))
+
     answers = []
-    for _ in range(3000):
-        response = await onec.call("catalog", "import", filename="import.xml")
-        answers.append(response.text)
-        if not response.text.startswith("progress"):
-            break
+    async with db.engine.connect() as upload:
+        await upload.execute(select(func.pg_advisory_lock(UPLOAD_LOCK_KEY)))
+        answers.append((await onec.call("catalog", "import", filename="import.xml")).text)
+        first_lease = (await import_job()).lease_until
+        deadline = time.monotonic() + 30
+        # Polled until the lease has been renewed past a whole lease of waiting.
+        while (await import_job()).lease_until < first_lease + timedelta(seconds=lease_s):
+            assert time.monotonic() < deadline, "the lease was not renewed"
+            answers.append((await onec.call("catalog", "import", filename="import.xml")).text)
+            await asyncio.sleep(0.05)
+        await upload.execute(select(func.pg_advisory_unlock(UPLOAD_LOCK_KEY)))
+    while answers[-1].startswith("progress"):
+        answers.append((await onec.call("catalog", "import", filename="import.xml")).text)
         await asyncio.sleep(0.02)
     assert answers[-1] == "success"
     assert any(answer.startswith("progress\nImported ") for answer in answers), answers
-    async with db.begin() as session:
-        job = await session.scalar(select(OnecExchange).where(OnecExchange.mode == "import"))
-    assert (job.attempts, job.counts["goods_created"]) == (1, 4000)
+    job = await import_job()
+    assert (job.attempts, job.counts["goods_created"]) == (1, 400)
