@@ -68,7 +68,12 @@ class ImportRunner:
                 )
             async with self.db.begin() as session:
                 report = await import_commerceml_file(
-                    session, self.settings, path, progress=lambda done: items.__setitem__(0, done)
+                    session,
+                    self.settings,
+                    path,
+                    progress=lambda done: items.__setitem__(0, done),
+                    # The stock history names the exchange log's entry of the import.
+                    upload_id=f"1c_exchange:{job_id}",
                 )
                 await _stop(beat, stop_beat)
                 summary = ", ".join(f"{key} {value}" for key, value in report.counts.items())

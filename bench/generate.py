@@ -22,6 +22,7 @@ from db.models import (
     Size,
     Status,
     StatusChange,
+    StockMovement,
     Structure,
     Variation,
 )
@@ -124,6 +125,23 @@ async def fill_shop(
                     for i in range(images_per_variation)
                 )
         await _bulk(session, Variation, variation_rows)
+        # Opened as the migration opens existing variations: the movements add up to the stock.
+        await _bulk(
+            session,
+            StockMovement,
+            [
+                {
+                    "variation_id": row["id"],
+                    "delta_stock": stock,
+                    "delta_reserved": 0,
+                    "stock": stock,
+                    "reserved": 0,
+                    "reason": "opening",
+                    "actor_kind": "system",
+                }
+                for row in variation_rows
+            ],
+        )
         await _bulk(session, Image, image_rows)
         await _bulk(
             session,

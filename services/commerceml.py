@@ -12,6 +12,7 @@ import asyncio
 import inspect
 import itertools
 import pathlib
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
@@ -46,15 +47,17 @@ async def import_commerceml_file(
     path: pathlib.Path,
     *,
     progress: Callable[[int], object] | None = None,
+    upload_id: str | None = None,
 ) -> ImportReport:
     """Apply one CommerceML file; raises ExchangeFileInvalid or ExchangeSettingMissing.
 
     `progress(items_done)` is called after every chunk of records (groups, goods, offers).
+    `upload_id` names the file in the stock history (a new one when not given).
     """
     await serialise_stock_uploads(session)
     counts: Counter = Counter()
     catalog = CatalogImport(session, settings, counts)
-    offers = OffersImport(session, settings, counts)
+    offers = OffersImport(session, settings, counts, upload_id or uuid.uuid4().hex)
     sections: dict[str, bool] = {}
     items = 0
     try:
@@ -108,7 +111,13 @@ async def _finish(session, settings, catalog, offers, sections, counts) -> Impor
                 "unknown_codes": counts["offers_skipped_unknown_good"]
                 + counts["offers_skipped_unknown"],
             }
-            await emit_event(session, "RemainsUpdated", source="commerceml", **remains)
+            await emit_event(
+                session,
+                "RemainsUpdated",
+                source="commerceml",
+                upload_id=offers.upload_id,
+                **remains,
+            )
             if settings.TELEGRAM_NOTIFY_STOCK_UPDATES:
                 await notifications.notify_stock_update(session, settings, **remains)
     await bump_catalog_version(session)

@@ -27,7 +27,7 @@ from db.queries.commerceml import (
 from helpers import commerceml as cml
 from helpers.money import whole_rubles
 from services.errors import ExchangeSettingMissing
-from services.stock import set_stock_levels
+from services.stock import SYSTEM, Cause, set_stock_levels
 
 NO_COLOR = "Без цвета"
 NO_SIZE = "Без размера"
@@ -78,10 +78,11 @@ class VariationRow:
 class OffersImport:
     """The offers of one file: price types first, then the offers as they stream in."""
 
-    def __init__(self, session: AsyncSession, settings, counts: Counter):
+    def __init__(self, session: AsyncSession, settings, counts: Counter, upload_id: str):
         self.session = session
         self.settings = settings
         self.counts = counts
+        self.upload_id = upload_id
         self.price_types: dict[str, cml.PriceType] = {}
         self.price_type_id: str | None = None
         self.sale_type_id: str | None = None
@@ -324,7 +325,8 @@ class OffersImport:
             Variation,
             [{"id": row.id, **row.values(), "updated_at": now} for row in changed],
         )
-        await set_stock_levels(self.session, new_stock, current)
+        cause = Cause("commerceml", SYSTEM, upload_id=self.upload_id)
+        await set_stock_levels(self.session, new_stock, current, cause=cause)
         return len(self.stock), zeroed
 
     async def _load(self) -> None:

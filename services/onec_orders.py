@@ -30,6 +30,7 @@ from services.notifications import contact_full_name
 from services.onec_exchange import record, store_chunk
 from services.payments import mark_paid
 from services.status_changes import change_status, hand_over_to_1c
+from services.stock import SYSTEM
 
 log = logging.getLogger("shop.onec")
 
@@ -237,7 +238,7 @@ async def _apply(session, settings, order: Order, update_, statuses, counts: Cou
             log.warning("1C status %r of order %s is not a status of the shop", name, order.id)
     changed = False
     if target is not None and target != order.status_id:
-        await change_status(session, settings, order, target)
+        await change_status(session, settings, order, target, SYSTEM)
         # mark_paid reads the order again under its lock.
         await session.flush()
         counts["status_changed"] += 1

@@ -15,6 +15,7 @@ from services.outbox import queue_message
 from services.refund_plans import plan_refund, refund_receipt, refund_state
 from services.refund_settlement import call_gateway, gateway_call, settle_refund
 from services.status_changes import change_status
+from services.stock import SYSTEM
 
 
 async def reopen_paid_order(
@@ -27,7 +28,7 @@ async def reopen_paid_order(
     reopened_status = previous or settings.ORDER_INITIAL_STATUS_ID
     try:
         async with session.begin_nested():
-            await change_status(session, settings, order, reopened_status)
+            await change_status(session, settings, order, reopened_status, SYSTEM)
     except RuleViolation:
         await session.refresh(order)
     else:

@@ -16,7 +16,7 @@ from helpers.sberbank import GatewayRefused, GatewayUnavailable, order_bundle_js
 from services import notifications
 from services.orders import get_order
 from services.outbox import emit_event
-from services.stock import release_stock
+from services.stock import SYSTEM, Actor, Cause, release_stock
 
 GATEWAY_MESSAGE_LIMIT = 512
 
@@ -85,7 +85,10 @@ async def succeed_refund(
         quantities[item["variation_id"]] += item["quantity"]
     # Units handed to 1C are 1C's to count again; reserved ones come back to stock here.
     if quantities and order.reservation == "active":
-        await release_stock(session, dict(quantities))
+        # The staff user who asked; the shop for the gateway's refunds and its own.
+        actor = Actor("staff", refund.staff_user_id) if refund.staff_user_id else SYSTEM
+        cause = Cause("refund_return", actor, order_id=order.id)
+        await release_stock(session, dict(quantities), cause)
         refund.restocked = True
     attempt = await session.get(PaymentAttempt, refund.attempt_id) if refund.attempt_id else None
     paid = attempt.amount_kopecks if attempt else to_kopecks(order.total_sum)

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from defusedxml import ElementTree as DefusedET
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
-from db.models import Order
+from db.models import OnecExchange, Order
 from tests import factories
 from tests.commerceml_docs import MAIN_STORE, RETAIL, Group, Offer, Product, import_xml, offers_xml
 from tests.onec_client import OneC, orders_update
@@ -418,3 +418,48 @@ async def test_query_reads_in_batches(shop, client, admin_headers, db):
         await place(shop)
     assert await statements_of_query(31) == one
     assert one <= 8
+
+
+async def test_the_stock_history_names_1c(shop, client, admin_headers, db):
+    first, second = await place(shop), await place(shop)
+    onec = OneC(shop["server"].client)
+    await onec.checkauth("sale")
+    assert set(await query(onec)) == {str(first["id"]), str(second["id"])}
+    assert (await onec.call("sale", "success")).text == "success"
+    history = await client.get(
+        f"/variations/{shop['red']['id']}/stock_history", headers=admin_headers
+    )
+    movements = history.json()["items"]
+    # One statement hands both orders over, with a movement for each.
+    assert [
+        (
+            m["reason"],
+            m["order_id"],
+            m["delta_stock"],
+            m["delta_reserved"],
+            m["stock"],
+            m["reserved"],
+        )
+        for m in movements
+    ] == [
+        ("order_consume", second["id"], -2, -2, 1, 0),
+        ("order_consume", first["id"], -2, -2, 3, 2),
+        ("order_reserve", second["id"], 0, 2, 5, 4),
+        ("order_reserve", first["id"], 0, 2, 5, 2),
+        ("commerceml", None, 5, 0, 5, 0),
+    ]
+    async with db.session() as session:
+        job_id = await session.scalar(
+            select(OnecExchange.id).where(
+                OnecExchange.mode == "import", OnecExchange.filename == "offers.xml"
+            )
+        )
+    imported = movements[-1]
+    assert imported["upload_id"] == f"1c_exchange:{job_id}"
+    assert {m["actor_kind"] for m in (imported, *movements[:2])} == {"system"}
+    [event] = [
+        payload
+        for payload in await factories.outbox_payloads(db, "RemainsUpdated")
+        if payload["data"]["source"] == "commerceml"
+    ]
+    assert event["data"]["upload_id"] == imported["upload_id"]

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.base import load
 from services.errors import DomainError, NulCharacter
+from services.stock import SYSTEM, Actor
 
 
 class InvalidJSON(DomainError):
@@ -133,3 +134,9 @@ def no_content() -> HTTPResponse:
 
 def principal(request: Request):
     return request.ctx.principal
+
+
+def actor(request) -> Actor:
+    """The caller as the actor of a stock change; routes without a caller act as the shop."""
+    caller = request.ctx.principal
+    return Actor(caller.kind, caller.id) if caller is not None else SYSTEM

@@ -27,6 +27,7 @@ from db.models.payments import PaymentAttempt, PaymentCallback
 from db.models.refunds import Refund
 from db.models.social_accounts import SocialAccount
 from db.models.staff_users import StaffUser
+from db.models.stock import StockMovement
 from db.models.system import AppLock, CatalogState
 from db.models.telegram_users import TelegramUser
 from db.models.variations import Variation
@@ -65,6 +66,7 @@ __all__ = [
     "StaffUser",
     "Status",
     "StatusChange",
+    "StockMovement",
     "Structure",
     "TelegramUser",
     "Variation",

@@ -18,7 +18,7 @@ from api.orders import (
 )
 from services import order_views, orders, status_changes
 from services.errors import ValidationFailed
-from transport.http import dump, load_body, load_query, principal, reply, transaction
+from transport.http import actor, dump, load_body, load_query, principal, reply, transaction
 from transport.limits import limit_request
 from transport.routing import ADMIN, ADMIN_OWNER, ADMIN_SELF, OPT_CUSTOMER, route
 
@@ -122,7 +122,9 @@ async def list_customer_orders(request: Request, customer_id: int):
 async def update_order(request: Request, order_id: int):
     data = load_body(request, OrderUpdateSchema())
     async with transaction(request) as session:
-        order = await orders.update_order(session, request.app.ctx.settings, order_id, data)
+        order = await orders.update_order(
+            session, request.app.ctx.settings, order_id, data, actor(request)
+        )
         body = order_views.basic_view(order)
     request.app.ctx.catalog_cache.invalidate()
     return reply(body)
