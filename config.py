@@ -9,8 +9,11 @@ import secrets
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from helpers.fiscal import FFD_VERSIONS, TAX_TYPES
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/shop.sqlite3"
 MIB = 1024 * 1024
@@ -76,12 +79,24 @@ def _rate(raw: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def _redis_url(raw: str) -> str:
+    value = raw.strip()
+    if value and not value.startswith(("redis://", "rediss://")):
+        raise ValueError("expected redis://host:port/db or rediss://")
+    return value
+
+
 def _timezone(raw: str) -> str:
     try:
         ZoneInfo(raw.strip())
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError("unknown time zone") from exc
     return raw.strip()
+
+
+def _date(raw: str) -> date | None:
+    value = raw.strip()
+    return date.fromisoformat(value) if value else None
 
 
 def _one_of(*choices: str) -> Callable[[str], str]:
@@ -92,6 +107,22 @@ def _one_of(*choices: str) -> Callable[[str], str]:
         return value
 
     return parse
+
+
+def _tax_type(raw: str) -> int:
+    value = int(raw.strip())
+    if value not in TAX_TYPES:
+        raise ValueError(
+            "expected one of the gateway's VAT types " + ", ".join(map(str, TAX_TYPES))
+        )
+    return value
+
+
+def _ffd_version(raw: str) -> str:
+    value = raw.strip()
+    if value not in FFD_VERSIONS:
+        raise ValueError("expected one of " + ", ".join(FFD_VERSIONS))
+    return value
 
 
 def _database_url(raw: str) -> str:
@@ -169,7 +200,8 @@ class Settings:
     SBER_CALLBACK_SECRET: str = setting("")
     SBER_SESSION_TIMEOUT_S: int = setting(1200, _positive_int)
     SBER_SEND_ORDER_BUNDLE: bool = setting(True, _bool)
-    SBER_TAX_TYPE: int = setting(0, _non_negative_int)
+    SBER_TAX_TYPE: int = setting(0, _tax_type)
+    SBER_FFD_VERSION: str = setting("1.2", _ffd_version)
     SBER_TIMEOUT_S: float = setting(15.0, _non_negative_float)
     PAYMENT_ALLOWED_RETURN_HOSTS: tuple[str, ...] = setting((), _str_list)
 
@@ -199,6 +231,10 @@ class Settings:
     RATE_LIMIT_LOGIN: tuple[int, int] = setting((10, 900), _rate)
     RATE_LIMIT_SIGNUP: tuple[int, int] = setting((10, 600), _rate)
     RATE_LIMIT_ORDERS: tuple[int, int] = setting((30, 600), _rate)
+    REDIS_URL: str = setting("", _redis_url)
+    REDIS_KEY_PREFIX: str = setting("vinterr:limits")
+    REDIS_TIMEOUT_S: float = setting(0.5, _positive_float)
+    METRICS_DIR: str = setting("", None, "PROMETHEUS_MULTIPROC_DIR")
 
     BROKER_URL: str = setting("")
     EVENTS_EXCHANGE: str = setting("shop.events")
@@ -219,6 +255,16 @@ class Settings:
     ONEC_LOGIN: str = setting("")
     ONEC_PASSWORD: str = setting("")
     ONEC_FILE_LIMIT: int = setting(10 * MIB, _positive_int)
+    ONEC_PRICE_TYPE_ID: str = setting("")
+    ONEC_SALE_PRICE_TYPE_ID: str = setting("")
+    ONEC_DEFAULT_STRUCTURE_ID: int | None = setting(None, _positive_int)
+    # 0: a file may not grow beyond ONEC_FILE_LIMIT even when 1C sends it in pieces.
+    ONEC_FILE_TOTAL_LIMIT: int = setting(0, _non_negative_int)
+    ONEC_EXCHANGE_DIR: str = setting("./var/1c_exchange")
+    ONEC_IMPORT_LEASE_S: float = setting(60.0, _positive_float)
+    ONEC_RETENTION_DAYS: int = setting(30, _positive_int)
+    # Orders placed before the shop switched to the exchange already reached 1C by hand.
+    ONEC_ORDERS_SINCE: date | None = setting(None, _date)
 
     @property
     def is_development(self) -> bool:
@@ -231,6 +277,14 @@ class Settings:
     @property
     def auto_migrate(self) -> bool:
         return self.is_sqlite if self.AUTO_MIGRATE is None else self.AUTO_MIGRATE
+
+    @property
+    def onec_enabled(self) -> bool:
+        return bool(self.ONEC_LOGIN and self.ONEC_PASSWORD)
+
+    @property
+    def onec_file_total_limit(self) -> int:
+        return max(self.ONEC_FILE_TOTAL_LIMIT, self.ONEC_FILE_LIMIT)
 
     @property
     def allowed_return_hosts(self) -> tuple[str, ...]:

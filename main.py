@@ -1,4 +1,5 @@
-"""Entry point: serve HTTP, migrate, create staff users and API clients, run background jobs."""
+"""Entry point: serve HTTP, migrate, create staff users and API clients, run background jobs,
+import 1C files."""
 
 from __future__ import annotations
 
@@ -95,18 +96,28 @@ def _pending_migrations(settings: Settings) -> list[str] | None:
 
 @command("serve")
 def serve(settings: Settings, args: argparse.Namespace) -> int:
-    from sanic import Sanic
-    from sanic.worker.loader import AppLoader
-
-    from db.migrate import upgrade
-    from transport.app import create_app_from_env
-
     problem = _port_taken(settings.HOST, settings.PORT)
     if problem:
         print(
             f"error: cannot listen on {settings.HOST}:{settings.PORT}: {problem}", file=sys.stderr
         )
         return 2
+    from helpers.metrics_dir import MetricsDir
+
+    metrics_dir = MetricsDir(settings.METRICS_DIR, settings.WORKERS)
+    try:
+        return _serve(settings)
+    finally:
+        metrics_dir.remove()
+
+
+def _serve(settings: Settings) -> int:
+    from sanic import Sanic
+    from sanic.worker.loader import AppLoader
+
+    from db.migrate import upgrade
+    from transport.app import create_app_from_env
+
     if settings.auto_migrate:
         upgrade(settings.DATABASE_URL)
     elif pending := _pending_migrations(settings):
@@ -118,6 +129,11 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     loader = AppLoader(factory=create_app_from_env)
     app = loader.load()
+    if settings.WORKERS > 1 and not settings.REDIS_URL:
+        log.warning(
+            "REDIS_URL is not set: each of the %d workers counts the rate limits alone",
+            settings.WORKERS,
+        )
     app.prepare(
         host=settings.HOST,
         port=settings.PORT,
@@ -239,6 +255,43 @@ def import_customers(settings: Settings, args: argparse.Namespace) -> int:
     return run_with_db(settings, job)
 
 
+@command("import-commerceml")
+def import_commerceml(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from services.commerceml import import_commerceml_file
+    from services.errors import DomainError
+
+    files = [Path(name) for name in args.files]
+    for path in files:
+        if not path.is_file():
+            print(f"error: {path}: no such file", file=sys.stderr)
+            return 2
+
+    async def job(db) -> int:
+        for path in files:
+            printed = [0]
+
+            def progress(done: int, path=path, printed=printed) -> None:
+                if done // 1000 > printed[0] // 1000:
+                    print(f"{path.name}: {done} items", flush=True)
+                printed[0] = done
+
+            try:
+                async with db.begin() as session:
+                    report = await import_commerceml_file(
+                        session, settings, path, progress=progress
+                    )
+            except DomainError as exc:
+                print(f"error: {path.name}: {exc.message}", file=sys.stderr)
+                return 2
+            changes = ", ".join(f"{key} {value}" for key, value in report.counts.items() if value)
+            print(f"{path.name}: {report.kind} imported: {changes or 'nothing to do'}", flush=True)
+        return 0
+
+    return run_with_db(settings, job)
+
+
 @command("dispatch")
 def dispatch(settings: Settings, args: argparse.Namespace) -> int:
     import logging.config
@@ -281,6 +334,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("dispatch", help="run the outbox dispatcher alone")
     legacy = sub.add_parser("import-customers", help="import customers from LEGACY_DB_URL")
     legacy.add_argument("--dry-run", action="store_true")
+    onec = sub.add_parser(
+        "import-commerceml", help="import 1C CommerceML files (import.xml, offers.xml, ...)"
+    )
+    onec.add_argument("files", nargs="+", metavar="FILE", help="imported in this order")
     admin = sub.add_parser("create-admin", help="create or reset a staff user")
     admin.add_argument("--login", required=True)
     admin.add_argument("--password")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields
 
 from api.base import CreateSchema, RequestSchema
-from api.fields import INT32_MAX, INT32_MIN, Int, Str
+from api.fields import INT32_MAX, INT32_MIN, Int, Str, TaxType
 
 
 class ItemSchema(Schema):
@@ -15,6 +15,9 @@ class ItemSchema(Schema):
 
 class CategorySchema(ItemSchema):
     parent_id = fields.Integer(allow_none=True)
+    tax_type = fields.Integer(
+        allow_none=True, metadata={"description": "VAT type of its goods; null = the parent's"}
+    )
 
 
 class ColorSchema(ItemSchema):
@@ -31,6 +34,7 @@ class ItemCreateSchema(CreateSchema):
 
 class CategoryCreateSchema(ItemCreateSchema):
     parent_id = Int(minimum=1)
+    tax_type = TaxType()
 
 
 class ColorCreateSchema(ItemCreateSchema):
@@ -47,6 +51,7 @@ class ItemUpdateSchema(RequestSchema):
 
 class CategoryUpdateSchema(ItemUpdateSchema):
     parent_id = Int(minimum=1, allow_none=True)
+    tax_type = TaxType(allow_none=True)
 
 
 class ColorUpdateSchema(ItemUpdateSchema):

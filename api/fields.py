@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from marshmallow import ValidationError, fields, missing
 
 from db.prepared import RowPart
+from helpers.fiscal import MARKING_CODE_MAX, TAX_TYPES, is_marking_code
 from helpers.phones import normalize_email, normalize_phone
 from helpers.timestamps import format_timestamp
 
@@ -96,6 +97,53 @@ class Money(Int):
     def __init__(self, **kwargs):
         kwargs.setdefault("minimum", 0)
         super().__init__(**kwargs)
+
+
+class TaxType(Int):
+    """A VAT type of the gateway's receipts (tag 1199)."""
+
+    default_error_messages = {"invalid": "Not a valid VAT type."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "metadata",
+            {
+                "enum": list(TAX_TYPES),
+                "description": "VAT type of receipt lines: "
+                + ", ".join(f"{code} = {name}" for code, name in TAX_TYPES.items()),
+            },
+        )
+        super().__init__(minimum=0, maximum=max(TAX_TYPES), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if number not in TAX_TYPES:
+            raise ValidationError(
+                "Must be one of the VAT types " + ", ".join(map(str, TAX_TYPES)) + "."
+            )
+        return number
+
+
+class MarkingCode(Str):
+    """A unit's marking code ("Честный знак") as scanned."""
+
+    default_error_messages = {"invalid_code": "Not a valid marking code."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "metadata",
+            {
+                "description": "GS1 DataMatrix as scanned: 01 + GTIN (14 digits) + 21 + serial, "
+                "then the check parts separated by GS (\\u001d)"
+            },
+        )
+        super().__init__(non_empty=True, max_length=MARKING_CODE_MAX, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs)
+        if not is_marking_code(code):
+            raise self.make_error("invalid_code")
+        return code
 
 
 class Number(fields.Float):

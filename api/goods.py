@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api.base import CreateSchema, RequestSchema
 from api.directories import ColorSchema, ItemSchema
-from api.fields import INT32_MAX, Bool, Int, Money, Number, Str
+from api.fields import INT32_MAX, Bool, Int, Money, Number, Str, TaxType
 from api.variations import VariationFullSchema
 from db.queries.catalog import SORTS
 
@@ -24,6 +24,10 @@ class GoodSchema(Schema):
     is_visible = fields.Boolean()
     default_variation = fields.Integer(allow_none=True)
     weight = fields.Float(allow_none=True)
+    tax_type = fields.Integer(
+        allow_none=True, metadata={"description": "own VAT type; null = the category's"}
+    )
+    is_marked = fields.Boolean(metadata={"description": "subject to mandatory labelling"})
 
 
 class GoodDetailSchema(GoodSchema):
@@ -74,6 +78,8 @@ class GoodCreateSchema(CreateSchema):
     barcode = Str(max_length=255)
     products_care_id = Int(minimum=1)
     is_visible = Bool()
+    tax_type = TaxType()
+    is_marked = Bool()
 
 
 class GoodUpdateSchema(RequestSchema):
@@ -87,6 +93,8 @@ class GoodUpdateSchema(RequestSchema):
     barcode = Str(max_length=255, allow_none=True)
     products_care_id = Int(minimum=1, allow_none=True)
     is_visible = Bool()
+    tax_type = TaxType(allow_none=True)
+    is_marked = Bool()
 
 
 class CatalogQuerySchema(RequestSchema):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow.utils import get_value
 
 from api.base import RequestSchema
-from api.fields import Bool, Int, Timestamp
+from api.fields import Bool, Int, MarkingCode, Timestamp
+from api.marking_codes import CODES_LIMIT, unique_codes
+from helpers.money import payment_state, to_rubles
 
 
 class RefundLineInSchema(RequestSchema):
@@ -14,11 +17,23 @@ class RefundLineInSchema(RequestSchema):
     line_id = Int(minimum=1)
     variation_id = Int(minimum=1)
     quantity = Int(required=True, minimum=1, maximum=1000)
+    marking_codes = fields.List(
+        MarkingCode(),
+        validate=validate.Length(max=CODES_LIMIT),
+        metadata={"description": "codes of the returned labelled units, as on the receipt"},
+    )
 
     @validates_schema
     def names_one_line(self, data, **_kwargs):
         if ("line_id" in data) == ("variation_id" in data):
             raise ValidationError("Give either line_id or variation_id.", "line_id")
+
+    @validates_schema
+    def codes_fit_the_quantity(self, data, **_kwargs):
+        codes = data.get("marking_codes", [])
+        unique_codes(codes, "marking_codes")
+        if len(codes) > data.get("quantity", len(codes)):
+            raise ValidationError("More codes than units.", "marking_codes")
 
 
 class RefundRequestSchema(RequestSchema):
@@ -44,6 +59,9 @@ class RefundLineSchema(Schema):
     variation_id = fields.Integer()
     quantity = fields.Integer()
     unit_price = fields.Integer()
+    marking_codes = fields.List(
+        fields.String(), metadata={"description": "codes of the returned labelled units"}
+    )
 
 
 class RefundSchema(Schema):
@@ -52,7 +70,10 @@ class RefundSchema(Schema):
     kind = fields.String(metadata={"enum": ["refund", "reversal"]})
     source = fields.String(metadata={"enum": ["staff", "auto", "gateway"]})
     state = fields.String(metadata={"enum": ["pending", "succeeded", "failed"]})
-    amount = fields.Integer(metadata={"description": "whole rubles (kopecks dropped)"})
+    amount = fields.Function(
+        lambda refund: to_rubles(get_value(refund, "amount_kopecks")),
+        metadata={"type": "integer", "description": "whole rubles (kopecks dropped)"},
+    )
     amount_kopecks = fields.Integer()
     delivery = fields.Boolean()
     lines = fields.List(fields.Nested(RefundLineSchema))
@@ -62,7 +83,13 @@ class RefundSchema(Schema):
     gateway_message = fields.String(allow_none=True)
     created_at = Timestamp()
     settled_at = Timestamp(allow_none=True)
-    refunded_sum = fields.Integer(metadata={"description": "the order's refunded total, rubles"})
-    payment_state = fields.String(
-        metadata={"enum": ["unpaid", "paid", "partially_refunded", "refunded"]}
+    refunded_sum = fields.Function(
+        lambda refund: to_rubles(get_value(refund, "order.refunded_kopecks")),
+        metadata={"type": "integer", "description": "the order's refunded total, rubles"},
+    )
+    payment_state = fields.Function(
+        lambda refund: payment_state(
+            get_value(refund, "order.payment_state"), get_value(refund, "order.is_payed")
+        ),
+        metadata={"type": "string", "enum": ["unpaid", "paid", "partially_refunded", "refunded"]},
     )

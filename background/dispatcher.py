@@ -28,8 +28,8 @@ from helpers.telegram import (
     TelegramRetryLater,
     plain_text,
 )
+from services.paid_after_cancel import submit_refund_job
 from services.payments import confirm_payment_job
-from services.refunds import submit_refund_job
 
 log = logging.getLogger("shop.dispatcher")
 

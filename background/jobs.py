@@ -1,5 +1,5 @@
 """Periodic jobs: payment and refund reconciliation, unpaid-order expiry, purge of delivered
-messages."""
+messages and of old 1C exchange files and log rows."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from db.engine import Database
 from db.models import AppLock, OutboxMessage
 from db.models.base import utcnow
+from services.onec_exchange import purge_old_exchanges, remove_old_files
 from services.payments import reconcile_payments
-from services.refunds import reconcile_refunds
+from services.refund_reconciliation import reconcile_refunds
 from services.status_changes import cancel_unpaid_orders
 
 log = logging.getLogger("shop.jobs")
@@ -57,9 +58,15 @@ def build_jobs(db: Database, settings, gateway=None) -> list[Job]:
                 )
             )
 
+    async def purge_onec_exchanges() -> None:
+        async with db.begin() as session:
+            await purge_old_exchanges(session, settings)
+        await remove_old_files(settings)
+
     jobs = [
         Job("reconcile_payments", RECONCILE_EVERY_S, reconcile),
         Job("purge_sent_messages", PURGE_EVERY_S, purge_sent),
+        Job("purge_onec_exchanges", PURGE_EVERY_S, purge_onec_exchanges),
     ]
     if gateway is not None:
         jobs.append(Job("reconcile_refunds", RECONCILE_EVERY_S, reconcile_refunded))

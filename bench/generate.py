@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from db.models import (
     Size,
     Status,
     StatusChange,
+    StockMovement,
     Structure,
     Variation,
 )
@@ -129,6 +131,23 @@ async def fill_shop(
                     for i in range(images_per_variation)
                 )
         await _bulk(session, Variation, variation_rows)
+        # Opened as the migration opens existing variations: the movements add up to the stock.
+        await _bulk(
+            session,
+            StockMovement,
+            [
+                {
+                    "variation_id": row["id"],
+                    "delta_stock": stock,
+                    "delta_reserved": 0,
+                    "stock": stock,
+                    "reserved": 0,
+                    "reason": "opening",
+                    "actor_kind": "system",
+                }
+                for row in variation_rows
+            ],
+        )
         await _bulk(session, Image, image_rows)
         await _bulk(
             session,
@@ -241,3 +260,105 @@ async def analyze(db, table: str = "") -> None:
     async with db.engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
         await autocommit.execute(text(f"VACUUM ANALYZE {table}".strip()))
+
+
+ONEC_RETAIL = "bd72d8f9-55bc-11d9-848a-00112f43529a"
+ONEC_SALE = "5c3e1a7e-8d2f-11e9-80f0-0050569c2a11"
+ONEC_STORES = ("2f1c9a10-6a3b-11e8-80e3-0050569c2a11", "8e4d0b52-6a3b-11e8-80e3-0050569c2a11")
+_ONEC_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация '
+    'xmlns="urn:1C.ru:commerceml_2" xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+    'ВерсияСхемы="2.07" ДатаФормирования="2026-11-22T03:00:00">\n'
+)
+
+
+def _guid(kind: int, index: int) -> str:
+    return f"{index:08x}-{kind:04x}-4c1c-8000-{index * 7919 % 16**12:012x}"
+
+
+def _offer_id(good: int, offer: int) -> str:
+    return f"{_guid(1, good)}#{_guid(2, good * 8 + offer)}"
+
+
+def write_commerceml(folder, goods: int, offers_per_good: int, changes: int) -> dict:
+    """import.xml, offers.xml and a changes-only changes.xml as 1C 2.07 writes them (two price
+    types, the sale one on the first offer of each good; two warehouses), streamed to disk;
+    returns their sizes in bytes."""
+    groups = [(_guid(3, i), kind) for i, kind in enumerate(KINDS)]
+    with open(f"{folder}/import.xml", "w", encoding="utf-8") as out:
+        out.write(
+            _ONEC_HEAD + "<Классификатор><Ид>c0</Ид><Наименование>Классификатор</Наименование>"
+        )
+        out.write(f"<Группы><Группа><Ид>{_guid(3, 99)}</Ид><Наименование>Женская одежда")
+        out.write("</Наименование><Группы>")
+        for group_id, name in groups:
+            out.write(f"<Группа><Ид>{group_id}</Ид><Наименование>{name}</Наименование></Группа>")
+        out.write(
+            '</Группы></Группа></Группы></Классификатор><Каталог СодержитТолькоИзменения="false">'
+        )
+        out.write("<Ид>c0</Ид><ИдКлассификатора>c0</ИдКлассификатора><Товары>\n")
+        for g in range(goods):
+            kind = KINDS[g % len(KINDS)]
+            out.write(
+                f"<Товар><Ид>{_guid(1, g)}</Ид><Штрихкод>46{g:011d}</Штрихкод>"
+                f"<Артикул>VN-{g:05d}</Артикул><Наименование>{kind} «Модель {g}»</Наименование>"
+                '<БазоваяЕдиница Код="796" НаименованиеПолное="Штука" МеждународноеСокращение='
+                f'"PCE">шт</БазоваяЕдиница><Группы><Ид>{groups[g % len(groups)][0]}</Ид></Группы>'
+                f"<Описание>{kind} из мягкой ткани, свободный крой, длина миди. Состав: хлопок "
+                "95%, эластан 5%.</Описание>"
+                "<ЗначенияСвойств><ЗначенияСвойства><Ид>season</Ид><Значение>Лето</Значение>"
+                "</ЗначенияСвойства></ЗначенияСвойств><ЗначенияРеквизитов>"
+                + "".join(
+                    f"<ЗначениеРеквизита><Наименование>{name}</Наименование><Значение>{value}"
+                    "</Значение></ЗначениеРеквизита>"
+                    for name, value in (
+                        ("ВидНоменклатуры", "Одежда"),
+                        ("ТипНоменклатуры", "Товар"),
+                        ("Вес", f"0.{300 + g % 500}"),
+                    )
+                )
+                + "</ЗначенияРеквизитов></Товар>\n"
+            )
+        out.write("</Товары></Каталог></КоммерческаяИнформация>\n")
+    offers = [(g, o) for g in range(goods) for o in range(offers_per_good)]
+    _write_offers(f"{folder}/offers.xml", offers, False, 0)
+    _write_offers(f"{folder}/changes.xml", offers[: changes * 7 : 7], True, 1)
+    return {name: os.path.getsize(f"{folder}/{name}") for name in ("import.xml", "offers.xml")}
+
+
+def _write_offers(path: str, offers: list[tuple[int, int]], changes_only: bool, shift: int):
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(
+            f'{_ONEC_HEAD}<ПакетПредложений СодержитТолькоИзменения="{str(changes_only).lower()}">'
+            "<Ид>c0#</Ид><Наименование>Пакет предложений</Наименование><ИдКаталога>c0"
+            "</ИдКаталога><ТипыЦен>"
+        )
+        for type_id, name in ((ONEC_RETAIL, "Розничная"), (ONEC_SALE, "Распродажа")):
+            out.write(f"<ТипЦены><Ид>{type_id}</Ид><Наименование>{name}</Наименование>")
+            out.write("<Валюта>RUB</Валюта></ТипЦены>")
+        out.write("</ТипыЦен><Предложения>\n")
+        for g, o in offers:
+            color, _ = COLORS[(g + o) % len(COLORS)]
+            size = SIZES[o % len(SIZES)]
+            price = 1990 + (g % 40) * 100 + shift * 50
+            stock = "".join(
+                f'<Склад ИдСклада="{store}" КоличествоНаСкладе="{(g + o + i + shift) % 9}"/>'
+                for i, store in enumerate(ONEC_STORES)
+            )
+            prices = ((ONEC_RETAIL, price), (ONEC_SALE, price - 500))[: 1 + (o == 0)]
+            out.write(
+                f"<Предложение><Ид>{_offer_id(g, o)}</Ид><Штрихкод>47{g:08d}{o:03d}</Штрихкод>"
+                f"<Наименование>{KINDS[g % len(KINDS)]} «Модель {g}» ({color}, {size})"
+                "</Наименование>"
+                "<ХарактеристикиТовара><ХарактеристикаТовара><Наименование>Цвет</Наименование>"
+                f"<Значение>{color}</Значение></ХарактеристикаТовара><ХарактеристикаТовара>"
+                f"<Наименование>Размер</Наименование><Значение>{size}</Значение>"
+                "</ХарактеристикаТовара></ХарактеристикиТовара><Цены>"
+                + "".join(
+                    f"<Цена><ИдТипаЦены>{type_id}</ИдТипаЦены><ЦенаЗаЕдиницу>{value}.00"
+                    "</ЦенаЗаЕдиницу></Цена>"
+                    for type_id, value in prices
+                )
+                + f"</Цены>{stock}</Предложение>\n"
+            )
+        out.write("</Предложения></ПакетПредложений></КоммерческаяИнформация>\n")

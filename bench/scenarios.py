@@ -13,10 +13,12 @@ from sqlalchemy import func, select
 
 from api.dumping import dumper
 from api.goods import StorefrontGoodSchema
+from bench.commerceml import commerceml
 from bench.context import SECRET, Context
 from bench.generate import fill_events, fill_shop
 from bench.hotpaths import hotpaths
 from bench.load import run_load
+from bench.onec import onec_orders
 from bench.traffic import (
     NOTIFICATIONS,
     check_reservations,
@@ -315,4 +317,6 @@ SCENARIOS = {
     "events": events,
     "scale": scale,
     "hotpaths": hotpaths,
+    "commerceml": commerceml,
+    "onec_orders": onec_orders,
 }

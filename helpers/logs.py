@@ -89,10 +89,19 @@ class AccessLog:
             self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
         return f"{self._stamp},{int((now - second) * 1000):03d}"
 
-    def write(self, request_id: str, method: str, route: str, status: int, seconds: float) -> None:
+    def write(
+        self,
+        request_id: str,
+        method: str,
+        route: str,
+        status: int,
+        seconds: float,
+        message: str = "request",
+    ) -> None:
         sys.stdout.write(
             f'{{"time":"{self._time(time.time())}","level":"INFO","logger":{self.name},'
-            f'"message":"request","method":{json.dumps(method)},"route":{json.dumps(route)},'
+            f'"message":{json.dumps(message)},"method":{json.dumps(method)},'
+            f'"route":{json.dumps(route)},'
             f'"status":{status},"duration_ms":{seconds * 1000:.2f},'
             f'"request_id":{json.dumps(request_id)}}}\n'
         )

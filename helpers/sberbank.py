@@ -11,6 +11,9 @@ from helpers import metrics
 
 log = logging.getLogger("shop.sberbank")
 
+# orderStatus of getOrderStatusExtended.do
+REGISTERED, HELD, DEPOSITED, REVERSED, REFUNDED, ACS_STARTED, DECLINED = range(7)
+
 
 class GatewayUnavailable(Exception):
     """Timeout, network error or an answer that is not the gateway's JSON.
@@ -84,6 +87,14 @@ class SberbankGateway:
 
     async def close(self) -> None:
         await self._http.aclose()
+
+
+def order_status_code(status: dict) -> int | None:
+    """The answer's orderStatus as a number, or None when it has none."""
+    try:
+        return int(status.get("orderStatus"))
+    except (TypeError, ValueError):
+        return None
 
 
 def order_bundle_json(bundle: dict) -> str:

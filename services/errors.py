@@ -42,6 +42,18 @@ class NulCharacter(RuleViolation):
         super().__init__("Text must not contain NUL characters")
 
 
+class ExchangeFileInvalid(RuleViolation):
+    """A 1C exchange file that cannot be imported: not XML, hostile, truncated, malformed."""
+
+
+class ExchangeSettingMissing(RuleViolation):
+    """A 1C exchange file needs an ONEC_* setting that is unset or names nothing."""
+
+
+class ImportFailed(ExchangeFileInvalid):
+    """A background import of a 1C file ended in failure (its log row says so already)."""
+
+
 class Unauthorized(DomainError):
     status = 401
 

@@ -13,7 +13,9 @@ from db.engine import Database
 from db.migrate import pending_revisions
 from db.models import Customer, OutboxMessage
 from db.models.base import utcnow
+from db.models.customers import CUSTOMER_STATUSES
 from helpers import metrics
+from helpers.rate_limit import RateLimits
 
 log = logging.getLogger("shop.health")
 
@@ -55,7 +57,15 @@ class MigrationState:
             log.error("database lacks migrations %s: run python main.py migrate", self.pending)
 
 
-async def check(db: Database, settings, broker, migrations: MigrationState | None = None) -> dict:
+async def check(
+    db: Database,
+    settings,
+    broker,
+    migrations: MigrationState | None = None,
+    rate_limits: RateLimits | None = None,
+) -> dict:
+    """Unhealthy when the database is down or behind; Redis and the broker are only reported
+    (rate limits fail open and events wait in the outbox)."""
     try:
         await asyncio.wait_for(_ping(db), DB_CHECK_TIMEOUT_S)
         db_state = "ok"
@@ -67,6 +77,9 @@ async def check(db: Database, settings, broker, migrations: MigrationState | Non
         broker_state = "ok" if broker is not None and await broker.is_healthy() else "error"
     checks = {"db": db_state, "broker": broker_state}
     report: dict = {"checks": checks}
+    if rate_limits is not None:
+        checks["redis"] = await rate_limits.state()
+        report["rate_limit_backend"] = rate_limits.backend
     healthy = db_state == "ok"
     if migrations is not None:
         if db_state == "ok":
@@ -115,7 +128,11 @@ async def _read_gauges(db: Database) -> None:
                 Customer.status, Customer.is_registered
             )
         )
-        metrics.customers.clear()
-        for status, is_registered, count in rows:
-            metrics.customers.labels(status, str(bool(is_registered)).lower()).set(count)
+        # Every pair is set, zeros included: with several workers a pair that is not set again
+        # would keep its old value in the metrics files.
+        counts = {(status, bool(is_registered)): count for status, is_registered, count in rows}
+        for status in CUSTOMER_STATUSES:
+            for is_registered in (True, False):
+                count = counts.get((status, is_registered), 0)
+                metrics.customers.labels(status, str(is_registered).lower()).set(count)
         _customers_refreshed_at = time.monotonic()

@@ -85,12 +85,17 @@ def payment_kind(order: Order) -> str:
     return "наличными при получении" if order.is_cash_payment else "онлайн на сайте"
 
 
-def order_message(order, rows, delivery_name: str, settings) -> str:
-    name = " ".join(
+def contact_full_name(order) -> str:
+    """The buyer's name as the order message prints it."""
+    return " ".join(
         part
         for part in (order.contact_second_name, order.contact_first_name, order.contact_last_name)
         if part
     )
+
+
+def order_message(order, rows, delivery_name: str, settings) -> str:
+    name = contact_full_name(order)
     table = "\n".join(
         f"{escape(variation_name[:NAME_WIDTH])} | {line.amount} | {line.current_price}"
         for line, variation_name in rows

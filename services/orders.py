@@ -52,7 +52,7 @@ from services.errors import (
 from services.order_views import full_orders
 from services.outbox import emit_event
 from services.status_changes import change_status
-from services.stock import reserve_stock
+from services.stock import Actor, Cause, hold_stock
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 ADDRESS_KEYS = ("city", "street", "house_number", "apartment", "other_info", "delivery_address")
@@ -240,7 +240,7 @@ async def place_order(
             variations=[{"variation_id": vid, "current_price": prices[vid]} for vid in ordered_ids],
             delivery_cost=delivery_cost,
         )
-    await reserve_stock(session, amounts)
+    held = await hold_stock(session, amounts)
     buyer_id, contact = await _order_customer(session, customer_id, data)
     total = order_total(((prices[vid], amounts[vid]) for vid in ordered_ids), delivery_cost)
     order = (
@@ -259,6 +259,7 @@ async def place_order(
             },
         )
     ).one()
+    await held.reserve(Cause("order_reserve", Actor("customer", buyer_id), order_id=order.id))
     order_lines = (
         await session.execute(
             NEW_LINES,
@@ -354,7 +355,9 @@ async def customer_orders(
     )
 
 
-async def update_order(session: AsyncSession, settings, order_id: int, data: dict) -> Order:
+async def update_order(
+    session: AsyncSession, settings, order_id: int, data: dict, actor: Actor
+) -> Order:
     order = await get_order(session, order_id, for_update=True)
     if "id" in data and data.pop("id") != order_id:
         raise ValidationFailed({"id": ["Cannot be changed."]})
@@ -369,7 +372,7 @@ async def update_order(session: AsyncSession, settings, order_id: int, data: dic
         )
         order.total_sum = order_total(lines.tuples(), order.delivery_cost)
     if new_status != order.status_id:
-        await change_status(session, settings, order, new_status)
+        await change_status(session, settings, order, new_status, actor)
     if paid_now:
         order.paid_at = utcnow()
         await emit_event(

@@ -7,28 +7,38 @@ import hmac
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.after_commit import on_commit
-from db.models import DeliveryType, Order, OrderLine, PaymentAttempt, PaymentCallback, Variation
+from db.models import Order, PaymentAttempt, PaymentCallback
 from db.models.base import utcnow
 from helpers import metrics
-from helpers.money import line_amount, to_kopecks, to_rubles
-from helpers.sberbank import GatewayRefused, GatewayUnavailable, order_bundle_json
+from helpers.money import to_kopecks, to_rubles
+from helpers.sberbank import (
+    DECLINED,
+    DEPOSITED,
+    REFUNDED,
+    REVERSED,
+    GatewayRefused,
+    GatewayUnavailable,
+    order_bundle_json,
+    order_status_code,
+)
 from services.activity import record_activity
+from services.cabinet_refunds import record_gateway_refunds
 from services.errors import BadGateway, Conflict, NotFound, PermissionDenied, RuleViolation
 from services.notifications import notify_order_paid
 from services.outbox import emit_event, queue_message
+from services.paid_after_cancel import reopen_paid_order
+from services.receipts import payment_bundle, payment_receipt
 
 log = logging.getLogger("shop.payments")
 
-PAID = 2
-STILL_OPEN = {0, 1, 5}
-FAILED = {3, 4, 6}
+PAID = DEPOSITED
+FAILED = {REVERSED, REFUNDED, DECLINED}
 ATTEMPT_LIFETIME = timedelta(hours=24)
 
 
@@ -97,7 +107,10 @@ async def register_payment(
     )
     session.add(attempt)
     await session.flush()
-    params = await _register_params(session, settings, order, attempt, return_url, fail_url)
+    params = _register_params(settings, order, attempt, return_url, fail_url)
+    if settings.SBER_SEND_ORDER_BUNDLE:
+        attempt.receipt = await payment_receipt(session, settings, order)
+        params["orderBundle"] = order_bundle_json(payment_bundle(order, attempt.receipt))
     try:
         answer = await gateway.register(params)
     except GatewayRefused as exc:
@@ -126,8 +139,8 @@ async def _reuse_attempt(session, settings, gateway, order, attempt, alerts):
         status = await gateway.order_status(attempt.gateway_order_id)
     except (GatewayUnavailable, GatewayRefused):
         return Registration("registered", _attempt_body(order, attempt))
-    code = _status_code(status)
-    if code == PAID:
+    code = order_status_code(status)
+    if code in (PAID, REFUNDED):
         await apply_gateway_status(session, settings, order, attempt, status, alerts)
         if order.is_payed:
             return Registration("paid")
@@ -137,8 +150,8 @@ async def _reuse_attempt(session, settings, gateway, order, attempt, alerts):
     return Registration("registered", _attempt_body(order, attempt))
 
 
-async def _register_params(session, settings, order, attempt, return_url, fail_url) -> dict:
-    params: dict[str, Any] = {
+def _register_params(settings, order, attempt, return_url, fail_url) -> dict:
+    return {
         "orderNumber": attempt.order_number,
         "amount": attempt.amount_kopecks,
         "currency": 643,
@@ -148,70 +161,6 @@ async def _register_params(session, settings, order, attempt, return_url, fail_u
         "language": "ru",
         "sessionTimeoutSecs": settings.SBER_SESSION_TIMEOUT_S,
     }
-    if settings.SBER_SEND_ORDER_BUNDLE:
-        params["orderBundle"] = order_bundle_json(await _order_bundle(session, settings, order))
-    return params
-
-
-async def _order_bundle(session: AsyncSession, settings, order: Order) -> dict:
-    rows = (
-        await session.execute(
-            select(OrderLine, Variation.name)
-            .join(Variation, Variation.id == OrderLine.variation_id)
-            .where(OrderLine.order_id == order.id)
-            .order_by(OrderLine.id)
-        )
-    ).all()
-    delivery = None
-    if order.delivery_cost > 0:
-        delivery_type = await session.get(DeliveryType, order.delivery_type_id)
-        delivery = (delivery_type.name, order.delivery_cost)
-    lines = [(name, line.amount, line.current_price, line.variation_id) for line, name in rows]
-    items = receipt_items(lines, delivery, settings)
-    customer = {"email": order.contact_email, "phone": order.contact_phone_number}
-    return {
-        "customerDetails": {k: v for k, v in customer.items() if v},
-        "cartItems": {"items": items},
-    }
-
-
-def receipt_items(
-    lines: list[tuple[str, int, int, int]], delivery: tuple[str, int] | None, settings
-) -> list[dict]:
-    """Receipt lines of (name, quantity, unit price in rubles, variation id), then delivery."""
-    items = [
-        _cart_item(position, name, quantity, to_kopecks(price), variation_id, 1, settings)
-        for position, (name, quantity, price, variation_id) in enumerate(lines, start=1)
-    ]
-    if delivery is not None:
-        name, cost = delivery
-        items.append(_cart_item(len(items) + 1, name, 1, to_kopecks(cost), "delivery", 4, settings))
-    return items
-
-
-def _cart_item(position, name, quantity, unit_kopecks, code, payment_object, settings) -> dict:
-    return {
-        "positionId": position,
-        "name": name[:100],
-        "quantity": {"value": quantity, "measure": "шт."},
-        "itemCode": str(code),
-        "itemPrice": unit_kopecks,
-        "itemAmount": line_amount(unit_kopecks, quantity),
-        "tax": {"taxType": settings.SBER_TAX_TYPE},
-        "itemAttributes": {
-            "attributes": [
-                {"name": "paymentMethod", "value": "1"},
-                {"name": "paymentObject", "value": str(payment_object)},
-            ]
-        },
-    }
-
-
-def _status_code(status: dict) -> int | None:
-    try:
-        return int(status.get("orderStatus"))
-    except (TypeError, ValueError):
-        return None
 
 
 def _paid_time(status: dict) -> datetime:
@@ -230,10 +179,17 @@ async def apply_gateway_status(
     status: dict,
     alerts=None,
 ) -> None:
-    """Paid only on status 2 with the exact amount; 3/4/6 fail the attempt."""
-    code = _status_code(status)
+    """Paid only on status 2 with the exact amount (or 4 when the exact amount was deposited
+    before money went back); 3/4/6 fail the attempt otherwise."""
+    code = order_status_code(status)
     expected = attempt.amount_kopecks if attempt else to_kopecks(order.total_sum)
-    if code == PAID:
+    if code == REFUNDED and _paid_before_refund(order, attempt, status, expected):
+        # Paid, then refunded (in part or in full) before the shop saw the payment: the
+        # refund is recorded before a cancelled order is reopened, so that counts it.
+        if await mark_paid(session, settings, order, attempt, _paid_time(status), reopen=False):
+            await record_gateway_refunds(session, settings, order, attempt, status)
+            await _reopen_if_cancelled(session, settings, order, attempt)
+    elif code == PAID:
         paid_amount = status.get("amount")
         if paid_amount == expected == to_kopecks(order.total_sum):
             await mark_paid(session, settings, order, attempt, _paid_time(status))
@@ -243,16 +199,34 @@ async def apply_gateway_status(
     elif code in FAILED and attempt is not None and attempt.state == "registered":
         attempt.state = "failed"
     if order.is_payed and attempt is not None and attempt.state == "paid":
-        # services.refunds builds on this module, so it is imported where it is needed.
-        from services.refunds import record_gateway_refunds
-
         await record_gateway_refunds(session, settings, order, attempt, status)
 
 
+def _paid_before_refund(order: Order, attempt, status: dict, expected: int) -> bool:
+    info = status.get("paymentAmountInfo")
+    deposited = info.get("depositedAmount") if isinstance(info, dict) else None
+    return (
+        not order.is_payed
+        and attempt is not None
+        and attempt.state in ("registered", "expired")
+        and deposited == expected == to_kopecks(order.total_sum)
+    )
+
+
 async def mark_paid(
-    session: AsyncSession, settings, order: Order, attempt: PaymentAttempt | None, paid_at
+    session: AsyncSession,
+    settings,
+    order: Order,
+    attempt: PaymentAttempt | None,
+    paid_at,
+    source: str = "gateway",
+    reopen: bool = True,
 ) -> bool:
-    """Exactly once per order: the first transition emits, records and notifies."""
+    """Exactly once per order: the first transition emits, records and, for the gateway's
+    payments, notifies the shop (a payment 1C reports is known to the shop already) and reopens
+    a cancelled order (or returns its payment) unless `reopen` is off."""
+    # The refresh that takes the row lock would drop the caller's unflushed changes.
+    await session.flush()
     await session.refresh(order, with_for_update=True)
     if order.is_payed:
         return False
@@ -260,23 +234,31 @@ async def mark_paid(
     order.paid_at = paid_at
     if attempt is not None:
         attempt.state = "paid"
+    from_gateway = source == "gateway"
+    gateway_order_id = attempt.gateway_order_id if attempt else order.sberbank_id
     await emit_event(
         session,
         "OrderPaid",
         order_id=order.id,
         amount=order.total_sum,
-        gateway_order_id=attempt.gateway_order_id if attempt else order.sberbank_id,
-        source="gateway",
+        gateway_order_id=gateway_order_id if from_gateway else None,
+        source=source,
     )
     await record_activity(session, "order_paid", order.customer_id, {"order_id": order.id})
     await session.flush()
-    await notify_order_paid(session, settings, order.id, paid_at)
     metrics.orders_paid_total.inc()
-    if order.status_id in settings.ORDER_CANCELLED_STATUS_IDS:
-        from services.refunds import reopen_paid_order
-
-        await reopen_paid_order(session, settings, order, attempt)
+    if not from_gateway:
+        return True
+    await notify_order_paid(session, settings, order.id, paid_at)
+    if reopen:
+        await _reopen_if_cancelled(session, settings, order, attempt)
     return True
+
+
+async def _reopen_if_cancelled(session, settings, order: Order, attempt) -> None:
+    # A payment already returned in full does not bring a cancelled order back.
+    if order.status_id in settings.ORDER_CANCELLED_STATUS_IDS and order.payment_state != "refunded":
+        await reopen_paid_order(session, settings, order, attempt)
 
 
 async def payment_status(
@@ -302,7 +284,7 @@ async def payment_status(
     return {
         "order_id": order.id,
         "is_payed": order.is_payed,
-        "status": _status_code(status),
+        "status": order_status_code(status),
         "amount": to_rubles(amount),
     }
 

@@ -7,10 +7,11 @@ on the site are not made sellable again by a report made before the sale reached
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import defaultdict
 from decimal import ROUND_FLOOR, Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Good, Variation
@@ -21,12 +22,11 @@ from services import notifications
 from services.catalog import bump_catalog_version
 from services.errors import RuleViolation
 from services.outbox import emit_event
-from services.stock import set_stock_levels
+from services.stock import Actor, Cause, serialise_stock_uploads, set_stock_levels
 
 REMAINS_HEADERS = ("Характеристика.Код", "Итого по всем складам")
 WEIGHT_HEADERS = ("КодАртикул", "Вес")
 SAMPLES = 20
-UPLOAD_LOCK_KEY = 0x1C5704
 
 
 async def parse_excel(content: bytes, headers: tuple[str, str], kind: str):
@@ -37,12 +37,6 @@ async def parse_excel(content: bytes, headers: tuple[str, str], kind: str):
         raise RuleViolation(str(exc)) from None
 
 
-async def _serialise_uploads(session: AsyncSession) -> None:
-    """One upload at a time across workers (SQLite transactions are exclusive already)."""
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(select(func.pg_advisory_xact_lock(UPLOAD_LOCK_KEY)))
-
-
 def stock_from(value: Decimal | None) -> int:
     if value is None or value < 0:
         return 0
@@ -50,10 +44,15 @@ def stock_from(value: Decimal | None) -> int:
 
 
 async def apply_remains(
-    session: AsyncSession, settings, amounts: dict[str, int], full_report: bool, source: str
+    session: AsyncSession,
+    settings,
+    amounts: dict[str, int],
+    full_report: bool,
+    source: str,
+    actor: Actor,
 ) -> dict:
     """Set `stock` of matched variations (and 0 for absent ones in a full report)."""
-    await _serialise_uploads(session)
+    await serialise_stock_uploads(session)
     rows = (
         await session.execute(
             select(Variation.id, Variation.variation_1c_id, Variation.stock).where(
@@ -81,10 +80,13 @@ async def apply_remains(
         absent = [vid for vid in current if vid not in new_stock]
         zeroed = len(absent)
         new_stock.update({vid: 0 for vid in absent})
-    await set_stock_levels(session, new_stock, current)
+    # Names the upload in the stock history and in its event.
+    upload_id = uuid.uuid4().hex
+    cause = Cause(f"{source}_remains", actor, upload_id=upload_id)
+    await set_stock_levels(session, new_stock, current, cause=cause)
     await bump_catalog_version(session)
     counts = {"updated": len(new_stock) - zeroed, "zeroed": zeroed, "unknown_codes": len(unknown)}
-    await emit_event(session, "RemainsUpdated", source=source, **counts)
+    await emit_event(session, "RemainsUpdated", source=source, upload_id=upload_id, **counts)
     if settings.TELEGRAM_NOTIFY_STOCK_UPDATES:
         await notifications.notify_stock_update(session, settings, **counts)
     metrics.stock_uploads_total.labels(
@@ -93,22 +95,24 @@ async def apply_remains(
     return {"message": "OK", **counts, "unknown_code_samples": unknown[:SAMPLES]}
 
 
-async def upload_excel_remains(session: AsyncSession, settings, content: bytes) -> dict:
+async def upload_excel_remains(
+    session: AsyncSession, settings, content: bytes, actor: Actor
+) -> dict:
     report = await parse_excel(content, REMAINS_HEADERS, "excel_remains")
     amounts: dict[str, int] = defaultdict(int)
     for code, value in report.rows:
         amounts[code] += stock_from(value)
-    result = await apply_remains(session, settings, dict(amounts), True, "excel")
+    result = await apply_remains(session, settings, dict(amounts), True, "excel", actor)
     return {**result, "rows": len(report.rows), "skipped_rows": report.skipped_rows}
 
 
 async def upload_json_remains(
-    session: AsyncSession, settings, items: list[dict], full_report: bool
+    session: AsyncSession, settings, items: list[dict], full_report: bool, actor: Actor
 ) -> dict:
     amounts: dict[str, int] = defaultdict(int)
     for item in items:
         amounts[item["one_c_id"]] += max(item["amount"], 0)
-    return await apply_remains(session, settings, dict(amounts), full_report, "json")
+    return await apply_remains(session, settings, dict(amounts), full_report, "json", actor)
 
 
 async def upload_weights(session: AsyncSession, settings, content: bytes) -> dict:
@@ -120,7 +124,7 @@ async def upload_weights(session: AsyncSession, settings, content: bytes) -> dic
             empty += 1
             continue
         weights[article] = value
-    await _serialise_uploads(session)
+    await serialise_stock_uploads(session)
     goods = dict((await session.execute(select(Good.article, Good.id))).all())
     unknown = [article for article in weights if article not in goods]
     now = utcnow()

@@ -10,6 +10,7 @@ from db.queries.variations import ALL_VARIATIONS, VARIATION, with_images
 from services.catalog import bump_catalog_version
 from services.errors import AlreadyExists, NotFound, ValidationFailed
 from services.goods import check_references
+from services.stock import Actor, Cause, set_variation_stock
 
 REFERENCES = {"color_id": (Color, "Color not found"), "size_id": (Size, "Size not found")}
 
@@ -33,37 +34,45 @@ async def _check_1c_id(session: AsyncSession, code: str | None, except_id=None) 
         raise AlreadyExists("Variation with this 1C id exists")
 
 
-async def get_variation(session: AsyncSession, variation_id: int) -> Variation:
-    variation = await session.get(Variation, variation_id)
+async def get_variation(
+    session: AsyncSession, variation_id: int, for_update: bool = False
+) -> Variation:
+    variation = await session.get(
+        Variation, variation_id, with_for_update=for_update, populate_existing=for_update
+    )
     if variation is None or variation.is_delete:
         raise NotFound("Variation not found")
     return variation
 
 
-async def create_variation(session: AsyncSession, data: dict) -> Variation:
+async def create_variation(session: AsyncSession, data: dict, actor: Actor) -> Variation:
     await check_references(session, data, REFERENCES)
     good = await _check_good(session, data["good_id"])
     await _check_1c_id(session, data.get("variation_1c_id"))
     is_default = data.pop("is_default", False)
-    data["stock"] = data.pop("amount")
-    variation = Variation(**data)
+    stock = data.pop("amount")
+    variation = Variation(**data, stock=0, reserved=0)
     session.add(variation)
     await session.flush()
+    await set_variation_stock(session, variation, stock, Cause("admin_create", actor))
     if is_default:
         good.default_variation = variation.id
     await bump_catalog_version(session)
     return variation
 
 
-async def update_variation(session: AsyncSession, variation_id: int, data: dict) -> Variation:
-    variation = await get_variation(session, variation_id)
+async def update_variation(
+    session: AsyncSession, variation_id: int, data: dict, actor: Actor
+) -> Variation:
+    variation = await get_variation(session, variation_id, for_update=True)
     await check_references(session, data, REFERENCES)
     await _check_good(session, data.get("good_id"))
     await _check_1c_id(session, data.get("variation_1c_id"), variation_id)
     is_default = data.pop("is_default", None)
-    if "amount" in data or "stock" in data:
-        data["stock"] = data.pop("stock", data.pop("amount", None))
-        data.pop("amount", None)
+    amount = data.pop("amount", None)
+    stock = data.pop("stock", amount)
+    if stock is not None:
+        await set_variation_stock(session, variation, stock, Cause("admin_edit", actor))
     for key, value in data.items():
         setattr(variation, key, value)
     good = await session.get(Good, variation.good_id)

@@ -7,7 +7,9 @@ import os
 import pytest
 
 from db.engine import Database
+from services.commerceml import import_commerceml_file
 from services.staff_users import create_or_reset_admin
+from tests import commerceml_docs, factories
 from tests.response_schemas import ResponseLog
 from tests.support import (
     auth,
@@ -107,8 +109,7 @@ async def clean_tables(db, server):
     yield
     await truncate_all(db)
     server.app.ctx.catalog_cache.clear()
-    for limiter in server.app.ctx.limiters.values():
-        limiter.reset()
+    await server.app.ctx.rate_limits.reset()
 
 
 @pytest.fixture
@@ -122,3 +123,27 @@ async def admin(db):
 @pytest.fixture
 def admin_headers(admin):
     return admin["headers"]
+
+
+@pytest.fixture
+async def onec_settings(settings, client, admin_headers):
+    """Settings of the CommerceML import: the test documents' price types, a structure."""
+    structure = await factories.post(client, "/structures", {"name": "Шерсть"}, admin_headers)
+    return settings.replace(
+        ONEC_PRICE_TYPE_ID=commerceml_docs.RETAIL,
+        ONEC_SALE_PRICE_TYPE_ID=commerceml_docs.SALE,
+        ONEC_DEFAULT_STRUCTURE_ID=structure["id"],
+    )
+
+
+@pytest.fixture
+def import_file(db, tmp_path):
+    """Import one document as the exchange does: a file, one transaction."""
+
+    async def run(settings, content: bytes, name: str = "import.xml", progress=None):
+        path = tmp_path / name
+        path.write_bytes(content)
+        async with db.begin() as session:
+            return await import_commerceml_file(session, settings, path, progress=progress)
+
+    return run

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
+import json as json_module
 import uuid
 from dataclasses import dataclass, field
 
@@ -145,6 +147,10 @@ class FakeGateway:
     registered: dict = field(default_factory=dict)
     statuses: dict = field(default_factory=dict)
     requests: list = field(default_factory=list)
+    # Units refunded per cart position, by gateway order id, as the gateway counts them.
+    refunded_positions: dict = field(default_factory=dict)
+    # Carts the gateway refused, with the reason (a test that expects none checks it is empty).
+    bad_carts: list = field(default_factory=list)
     refuse_with: str | None = None
     refund_mode: str = "ok"
     mode: str = "ok"
@@ -171,6 +177,10 @@ class FakeGateway:
                 return text("Internal Server Error", status=500)
             if self.refuse_with:
                 return json({"errorCode": "1", "errorMessage": self.refuse_with})
+            problem = cart_problem(form)
+            if problem:
+                self.bad_carts.append(problem)
+                return json({"errorCode": "5", "errorMessage": f"Неверная корзина: {problem}"})
             order_id = str(uuid.uuid4())
             self.registered[order_id] = form
             self.statuses[order_id] = {"orderStatus": 0, "amount": int(form["amount"])}
@@ -248,6 +258,11 @@ class FakeGateway:
         amount = int(form["amount"])
         if amounts["refundedAmount"] + amount > amounts["depositedAmount"]:
             return {"errorCode": "7", "errorMessage": "Сумма возврата превышает сумму оплаты"}
+        refunded = self.refunded_positions.setdefault(form["orderId"], {})
+        problem = refund_cart_problem(form, self.registered[form["orderId"]], refunded)
+        if problem:
+            self.bad_carts.append(problem)
+            return {"errorCode": "5", "errorMessage": f"Неверная корзина возврата: {problem}"}
         self.refund_in_cabinet(form["orderId"], amount)
         return {"errorCode": "0", "errorMessage": "Успешно"}
 
@@ -273,3 +288,85 @@ class FakeGateway:
 
     def calls(self, kind: str) -> list[dict]:
         return [form for name, form in self.requests if name == kind]
+
+
+# The gateway's documented VAT types (tag 1199) and FFD 1.2 measure codes (tag 2108).
+TAX_TYPES = {0, 1, 2, 4, 6, 7, 8, 9, 10, 11, 12, 13}
+MEASURES_FFD_12 = {
+    *("0", "10", "11", "12", "20", "21", "22", "30", "31", "32", "40", "41", "42", "50"),
+    *("51", "70", "71", "72", "73", "80", "81", "82", "83", "255"),
+}
+
+
+def cart_items(form: dict) -> list[dict] | None:
+    if "orderBundle" not in form:
+        return None
+    return json_module.loads(form["orderBundle"])["cartItems"]["items"]
+
+
+def cart_problem(form: dict) -> str | None:
+    """What the gateway would refuse in a registration's cart, if anything."""
+    items = cart_items(form)
+    if items is None:
+        return None
+    positions = [item["positionId"] for item in items]
+    if len(set(positions)) != len(positions):
+        return "positionId repeats"
+    for item in items:
+        problem = _item_problem(item)
+        if problem:
+            return f"position {item['positionId']}: {problem}"
+    if sum(item["itemAmount"] for item in items) != int(form["amount"]):
+        return "items do not add up to the amount"
+    return None
+
+
+def _item_problem(item: dict) -> str | None:
+    quantity = item["quantity"]
+    if item["itemAmount"] != item["itemPrice"] * quantity["value"]:
+        return "itemAmount is not itemPrice x quantity"
+    if item["tax"]["taxType"] not in TAX_TYPES:
+        return "unknown taxType"
+    measure = quantity.get("measure")
+    if not isinstance(measure, str) or not measure:
+        return "no measure"
+    attributes = {a["name"]: a["value"] for a in item["itemAttributes"]["attributes"]}
+    if "markCode" in item:
+        if measure not in MEASURES_FFD_12:
+            return "markCode needs FFD 1.2 and its numeric measure"
+        if quantity["value"] != 1 or attributes.get("paymentObject") != "33":
+            return "a marked unit is one position of quantity 1 with paymentObject 33"
+        code = base64.b64decode(item["markCode"]["gs1m"], validate=True).decode("ascii")
+        if not code.startswith("01") or item.get("markProcessingMode") != "0":
+            return "markCode.gs1m is not a Base64 GS1 code"
+    elif attributes.get("paymentObject") == "33":
+        return "paymentObject 33 without a markCode"
+    return None
+
+
+def refund_cart_problem(form: dict, registered: dict, refunded: dict) -> str | None:
+    """What the gateway would refuse in a refund's cart; counts the refunded units when none."""
+    items = cart_items(form)
+    if items is None:
+        return None
+    paid = {item["positionId"]: item for item in (cart_items(registered) or [])}
+    if sum(item["itemAmount"] for item in items) != int(form["amount"]):
+        return "items do not add up to the amount"
+    for item in items:
+        original = paid.get(item["positionId"])
+        if original is None:
+            return f"position {item['positionId']} was not paid"
+        same = ("itemCode", "itemPrice", "tax", "markCode", "nomenclatureCode")
+        if any(item.get(key) != original.get(key) for key in same):
+            return f"position {item['positionId']} differs from the paid one"
+        left = original["quantity"]["value"] - refunded.get(item["positionId"], 0)
+        if (
+            item["quantity"]["value"] > left
+            or item["itemAmount"] != item["itemPrice"] * item["quantity"]["value"]
+        ):
+            return f"position {item['positionId']}: more than is left"
+    for item in items:
+        refunded[item["positionId"]] = (
+            refunded.get(item["positionId"], 0) + item["quantity"]["value"]
+        )
+    return None

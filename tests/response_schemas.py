@@ -17,6 +17,8 @@ import httpx
 from jsonschema import Draft202012Validator
 
 _PARAM = re.compile(r"\{[^}]+\}")
+# Only JSON answers have a schema to check: the 1C exchange answers plain text and XML.
+JSON = "application/json"
 
 
 @dataclass
@@ -24,7 +26,7 @@ class ResponseLog:
     responses: list[tuple[str, str, int, bytes]] = field(default_factory=list)
 
     async def record(self, response: httpx.Response) -> None:
-        if "json" not in response.headers.get("content-type", ""):
+        if not response.headers.get("content-type", "").startswith(JSON):
             return
         await response.aread()
         request = response.request
@@ -65,7 +67,7 @@ class ResponseLog:
             for template, methods in document["paths"].items()
             for method, operation in methods.items()
             if any(
-                status.startswith("2") and "content" in answer
+                status.startswith("2") and JSON in answer.get("content", {})
                 for status, answer in operation["responses"].items()
             )
             for method in [method.upper()]
@@ -100,9 +102,9 @@ def _schema_for(operation: dict, status: int) -> dict | None:
     if answer is None and 200 <= status < 300:
         # Another success status of the same route (200 for a repeat, 202 while pending).
         answer = next((a for s, a in responses.items() if s.startswith("2")), None)
-    if answer is None or "content" not in answer:
+    if answer is None or JSON not in answer.get("content", {}):
         return None
-    return answer["content"]["application/json"]["schema"]
+    return answer["content"][JSON]["schema"]
 
 
 def _closed(components: dict) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -12,7 +13,8 @@ from sqlalchemy import select, text
 from background.dispatcher import Dispatcher
 from db.engine import Database
 from db.models import OutboxMessage
-from tests.support import start_server
+from helpers.metrics import REGISTRY
+from tests.support import free_port, start_server
 from tests.test_orders import order_body, setup_shop
 
 # About a second of work for either database, inside a write transaction.
@@ -83,3 +85,46 @@ async def test_hung_up_request_leaves_no_lock_for_replays_writes_or_dispatcher(
     assert states == {"sent"}
     stock = (await running.client.get(f"/variations/{shop['first']['id']}")).json()
     assert stock["reserved"] == 4
+
+
+def add_slow_route(app) -> None:
+    async def slow(request):
+        await asyncio.sleep(5)
+        return empty()
+
+    app.add_route(slow, "/test/slow", methods=["POST"])
+
+
+def requests_counted(status: str) -> float:
+    labels = {"method": "POST", "route": "/test/slow", "status": status}
+    return REGISTRY.get_sample_value("http_requests_total", labels) or 0.0
+
+
+async def test_a_client_hanging_up_is_logged_and_counted_as_499_without_an_alert(
+    settings, db, capsys
+):
+    alerting = settings.replace(
+        TELEGRAM_TOKEN="1:x",
+        TELEGRAM_API_BASE=f"http://127.0.0.1:{free_port()}",
+        TELEGRAM_ERRORS_CHAT_ID="-100",
+        LOG_LEVEL="info",
+    )
+    running = await start_server(alerting, db, prepare=add_slow_route)
+    cancelled_before, failed_before = requests_counted("499"), requests_counted("500")
+    try:
+        async with httpx.AsyncClient(base_url=running.base_url, timeout=0.2) as hasty:
+            with pytest.raises(httpx.ReadTimeout):
+                await hasty.post("/test/slow", headers={"X-Request-ID": "hung-up-1"})
+        await wait_for(lambda: requests_counted("499") == cancelled_before + 1)
+    finally:
+        await running.stop()
+    assert requests_counted("500") == failed_before
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
+    about_it = [line for line in lines if line.get("request_id") == "hung-up-1"]
+    assert [(line["level"], line["message"], line["status"]) for line in about_it] == [
+        ("INFO", "client closed the request", 499)
+    ]
+    assert not [line for line in lines if line["level"] in ("ERROR", "CRITICAL")]
+    assert not [line for line in lines if line["logger"] == "shop.alerts"]

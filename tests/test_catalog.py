@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
-from services.stock import reserve_stock
+from services.stock import SYSTEM, Cause, reserve_stock
 from tests import factories
 from tests.support import is_postgresql
 
@@ -190,7 +190,7 @@ async def test_etag_and_fresh_reads_after_changes(client, admin_headers, db, app
     assert changed.status_code == 200 and changed.json()[0]["name"] == "Новое имя"
     # Another worker reserves two units; this worker's very next answer shows them.
     async with db.begin() as session:
-        await reserve_stock(session, {red_s["id"]: 2})
+        await reserve_stock(session, {red_s["id"]: 2}, Cause("order_reserve", SYSTEM))
     fresh = (await client.get("/goods/all")).json()
     assert fresh[0]["variations"][0]["amount"] == 3
     assert fresh[0]["variations"][0]["reserved"] == 2
@@ -247,9 +247,9 @@ async def test_a_checkout_committed_after_a_later_one_still_changes_the_etag(
     _, _, (red_s, _, blue_m) = await _shop(client, admin_headers)
     earlier = db.session()
     await earlier.begin()
-    await reserve_stock(earlier, {red_s["id"]: 2})
+    await reserve_stock(earlier, {red_s["id"]: 2}, Cause("order_reserve", SYSTEM))
     async with db.begin() as later:
-        await reserve_stock(later, {blue_m["id"]: 1})
+        await reserve_stock(later, {blue_m["id"]: 1}, Cause("order_reserve", SYSTEM))
     before = await client.get("/goods/all")
     await earlier.commit()
     await earlier.close()

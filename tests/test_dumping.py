@@ -55,9 +55,8 @@ def sample_value(field: fields.Field, variant: int):
 
 def sample(schema_class: type[Schema], variant: int) -> Row:
     schema = schema_class()
-    row = Row(
-        stock=9, reserved=variant % 12, refunded_kopecks=12345, payment_state=None, is_payed=True
-    )
+    order = Row(refunded_kopecks=12345, payment_state=None, is_payed=True)
+    row = Row(stock=9, reserved=variant % 12, amount_kopecks=54321, order=order, **order.__dict__)
     for name, field in schema.dump_fields.items():
         if isinstance(field, Joined):
             for key, value in sample(type(field.schema), variant).__dict__.items():

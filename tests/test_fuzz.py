@@ -31,7 +31,8 @@ def _contract_problem(response, documented: set[int]) -> str | None:
         return f"{response.status_code}: {response.text[:300]}"
     if response.status_code < 400:
         return None
-    content_type = response.headers.get("Content-Type", [""])
+    headers = {name.lower(): value for name, value in response.headers.items()}
+    content_type = headers.get("content-type", [""])
     content_type = content_type[0] if isinstance(content_type, list) else content_type
     if content_type.startswith(NOT_JSON_TYPES):
         return None

@@ -38,7 +38,8 @@ async def test_health_reports_database(client):
     assert response.json() == {
         "status": "healthy",
         "service": "vinterr-backend",
-        "checks": {"db": "ok", "broker": "disabled", "migrations": "ok"},
+        "checks": {"db": "ok", "broker": "disabled", "migrations": "ok", "redis": "disabled"},
+        "rate_limit_backend": "memory",
     }
 
 
@@ -68,7 +69,12 @@ async def test_health_names_the_migrations_a_database_lacks(settings, tmp_path, 
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unhealthy"
-    assert body["checks"] == {"db": "ok", "broker": "disabled", "migrations": "pending"}
+    assert body["checks"] == {
+        "db": "ok",
+        "broker": "disabled",
+        "migrations": "pending",
+        "redis": "disabled",
+    }
     assert body["pending_migrations"] == pending
     assert again.json() == body
 

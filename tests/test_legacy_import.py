@@ -130,9 +130,9 @@ async def test_a_long_read_that_keeps_progressing_is_not_cut_off(
     rows = ((legacy_id, "12345", "имя", None, None) for legacy_id in range(1, 300_001))
     running = await make_server(
         LEGACY_DB_URL=build_legacy(tmp_path / "big.db", rows),
-        LEGACY_DB_TIMEOUT=0.5,
+        LEGACY_DB_TIMEOUT=1.5,
         LEGACY_DB_RETRIES_COUNT=0,
-        LEGACY_IMPORT_BATCH_SIZE=1000,
+        LEGACY_IMPORT_BATCH_SIZE=500,
     )
     response = await running.client.post(
         "/customers/import", json={"dry_run": True}, headers=admin_headers

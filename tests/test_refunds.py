@@ -16,13 +16,10 @@ from db.models.base import utcnow
 from helpers.money import to_kopecks
 from helpers.sberbank import GatewayUnavailable, SberbankGateway
 from services.errors import Conflict
+from services.paid_after_cancel import submit_refund_job
 from services.payments import callback_checksum, confirm_payment_job
-from services.refunds import (
-    RefundableLine,
-    plan_refund,
-    reconcile_refunds,
-    submit_refund_job,
-)
+from services.refund_plans import RefundableLine, plan_refund
+from services.refund_reconciliation import reconcile_refunds
 from services.status_changes import cancel_unpaid_orders
 from tests.factories import outbox_payloads
 from tests.fakes import FakeGateway

@@ -10,7 +10,7 @@ from openpyxl import Workbook
 
 from db.engine import Database
 from db.models import Variation
-from services.stock import reserve_stock
+from services.stock import SYSTEM, Cause, reserve_stock
 from services.stock_uploads import apply_remains
 from tests import factories
 from tests.support import is_postgresql
@@ -191,15 +191,15 @@ async def test_an_upload_and_a_checkout_never_lock_crosswise(client, admin_heade
 
     async def checkout():
         async with db.begin() as session:
-            await reserve_stock(session, {first: 1})
+            await reserve_stock(session, {first: 1}, Cause("order_reserve", SYSTEM))
             first_reserved.set()
             await asyncio.sleep(0.3)
-            await reserve_stock(session, {second: 1})
+            await reserve_stock(session, {second: 1}, Cause("order_reserve", SYSTEM))
 
     async def upload():
         await first_reserved.wait()
         async with other_db.begin() as session:
-            await apply_remains(session, settings, {"B2": 7, "A1": 7}, True, "json")
+            await apply_remains(session, settings, {"B2": 7, "A1": 7}, True, "json", SYSTEM)
 
     try:
         results = await asyncio.gather(checkout(), upload(), return_exceptions=True)

@@ -55,7 +55,11 @@ async def test_a_trickling_body_on_a_normal_route_gets_408_and_is_closed(quick):
         await writer.drain()
         answer = await _trickle_until_answered(reader, writer, MAX_TRICKLED_BYTES)
         assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
-        rest = await asyncio.wait_for(reader.read(), 10)
+        try:
+            rest = await asyncio.wait_for(reader.read(), 10)
+        except ConnectionResetError:
+            # Closing with our unread trickled bytes still queued makes the kernel send a reset.
+            return
         assert b"HTTP/1.1" not in rest
         assert reader.at_eof()
     finally:

@@ -13,8 +13,10 @@ from sanic import Blueprint, Request, Sanic
 from sanic.response import empty
 
 from background.dispatcher import build_dispatcher
+from background.onec_imports import ImportRunner
 from config import Settings, load_settings
 from db.engine import Database
+from helpers import metrics
 from helpers.alerts import AlertQueue
 from helpers.broker import EventPublisher
 from helpers.logs import log_config
@@ -25,7 +27,7 @@ from services.catalog_cache import CatalogCache
 from services.health import MigrationState
 from transport import endpoints
 from transport.errors import ShopErrorHandler
-from transport.limits import build_limiters
+from transport.limits import build_rate_limits
 from transport.middleware import access_log, finish_request
 from transport.routing import ROUTES
 from transport.timeouts import ShopRequest, configure_timeouts
@@ -44,7 +46,9 @@ def create_app(settings: Settings, db: Database | None = None, name: str = "vint
     )
     app.config.ACCESS_LOG = False
     app.config.FALLBACK_ERROR_FORMAT = "json"
-    app.config.REQUEST_MAX_SIZE = max(settings.UPLOAD_MAX_BYTES, settings.IMAGE_MAX_BYTES) + MIB
+    app.config.REQUEST_MAX_SIZE = (
+        max(settings.UPLOAD_MAX_BYTES, settings.IMAGE_MAX_BYTES, settings.ONEC_FILE_LIMIT) + MIB
+    )
     configure_timeouts(app, settings)
     app.config.PROXIES_COUNT = settings.PROXIES_COUNT
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = settings.GRACEFUL_SHUTDOWN_S
@@ -53,11 +57,12 @@ def create_app(settings: Settings, db: Database | None = None, name: str = "vint
     app.ctx.settings = settings
     app.ctx.db = db
     app.ctx.owns_db = db is None
-    app.ctx.limiters = build_limiters(settings)
+    app.ctx.rate_limits = build_rate_limits(settings)
     app.ctx.alerts = AlertQueue()
     app.ctx.broker = None
     app.ctx.dispatcher = None
     app.ctx.gateway = None
+    app.ctx.onec_imports = None
     app.ctx.catalog_cache = CatalogCache()
     app.ctx.migrations = MigrationState()
     app.error_handler = ShopErrorHandler()
@@ -114,6 +119,7 @@ async def _open_resources(app: Sanic) -> None:
         app.ctx.db = Database(settings.DATABASE_URL, pool_size=settings.DB_POOL_SIZE)
     await app.ctx.migrations.refresh(app.ctx.db)
     await _finish_interrupted_uploads(app)
+    app.ctx.onec_imports = ImportRunner(app.ctx.db, settings)
     app.ctx.gateway = SberbankGateway(settings)
     if settings.TELEGRAM_TOKEN and settings.TELEGRAM_ERRORS_CHAT_ID:
         app.ctx.alerts_client = TelegramClient(
@@ -162,6 +168,8 @@ async def _close_resources(app: Sanic) -> None:
         elapsed = asyncio.get_running_loop().time() - getattr(app.ctx, "stopping_at", 0.0)
         await app.ctx.dispatcher.shutdown(max(app.ctx.settings.GRACEFUL_SHUTDOWN_S - elapsed, 0))
         await app.ctx.dispatcher.close()
+    if app.ctx.onec_imports is not None:
+        await app.ctx.onec_imports.shutdown()
     await app.ctx.alerts.stop()
     if app.ctx.gateway is not None:
         await app.ctx.gateway.close()
@@ -169,6 +177,8 @@ async def _close_resources(app: Sanic) -> None:
         await app.ctx.alerts_client.close()
     if app.ctx.broker is not None:
         await app.ctx.broker.close()
+    await app.ctx.rate_limits.close()
     if app.ctx.owns_db and app.ctx.db is not None:
         await app.ctx.db.dispose()
         app.ctx.db = None
+    metrics.process_exiting()

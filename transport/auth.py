@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import binascii
 import hmac
+from base64 import b64decode
 from typing import Any
 
 from sanic import Request
 
+from services import onec_exchange
 from services.auth import Principal, load_principal
-from services.errors import PermissionDenied, Unauthorized
+from services.errors import NotFound, PermissionDenied, Unauthorized
 from transport.http import request_session
 
 _PREFIXES = ("bearer ", "token ")
@@ -45,6 +48,9 @@ async def authorize(request: Request, auth: tuple[str, ...], params: dict[str, A
         return
     if "tg" in auth:
         _check_bot_secret(request)
+        return
+    if "basic-1c" in auth:
+        await _check_onec_caller(request)
         return
     if "opt-customer" in auth:
         await _optional_customer(request)
@@ -87,3 +93,37 @@ def _check_bot_secret(request: Request) -> None:
         value = value[7:].strip()
     if not secret or not hmac.compare_digest(value.encode(), secret.encode()):
         raise Unauthorized()
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """(login, password) of an `Authorization: Basic` header; None when absent or garbled."""
+    value = (request.headers.get("authorization") or "").strip()
+    if value[:6].lower() != "basic ":
+        return None
+    try:
+        login, separator, password = b64decode(value[6:], validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (login, password) if separator else None
+
+
+async def _check_onec_caller(request: Request) -> None:
+    """1C: Basic credentials open a session at `checkauth`, its cookie admits every later call.
+
+    Credentials sent along with the cookie must be right too. Unset credentials: no exchange.
+    """
+    settings = request.app.ctx.settings
+    if not settings.onec_enabled:
+        raise NotFound("Not found")
+    credentials = basic_credentials(request)
+    if credentials is not None and not onec_exchange.credentials_match(settings, *credentials):
+        raise Unauthorized("Not authorized")
+    if request.args.get("mode") == "checkauth":
+        if credentials is None:
+            raise Unauthorized("Not authorized")
+        return
+    token = request.cookies.get(onec_exchange.COOKIE_NAME, "")
+    found = await onec_exchange.find_session(request_session(request), token)
+    if found is None:
+        raise Unauthorized("Not authorized")
+    request.ctx.onec_session = found

@@ -12,12 +12,13 @@ from sanic.exceptions import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    RequestCancelled,
     RequestTimeout,
     SanicException,
     ServiceUnavailable,
 )
 from sanic.handlers import ErrorHandler
-from sanic.response import HTTPResponse
+from sanic.response import HTTPResponse, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -26,6 +27,11 @@ from services.errors import DomainError, TooManyRequests, ValidationFailed
 from transport.http import reply
 
 log = logging.getLogger("shop.errors")
+
+# The client hung up before the answer (nginx's code): its doing, not a server error.
+CLIENT_CLOSED_REQUEST = 499
+PLAIN_TEXT = "text/plain; charset=utf-8"
+BASIC_REALM = "1C exchange"
 
 
 class ShopErrorHandler(ErrorHandler):
@@ -48,7 +54,23 @@ def error_response(request: Request | None, exc: Exception) -> HTTPResponse:
         request_id = getattr(getattr(request, "ctx", None), "request_id", None)
         body["request_id"] = request_id
         _report_server_error(request, exc, status, request_id)
+    if spec is not None and spec.plain_text:
+        return _plain_failure(status, body, headers)
     return reply(body, status=status, headers=headers)
+
+
+def _plain_failure(status: int, body: dict, headers: dict) -> HTTPResponse:
+    """The 1C exchange's form: `failure`, then the reason on the second line."""
+    reason = body["message"]
+    if body.get("fields"):
+        problems = "; ".join(
+            f"{name}: {' '.join(errors)}" for name, errors in body["fields"].items()
+        )
+        reason = f"{reason}: {problems}"
+    if status == 401:
+        headers = {**headers, "WWW-Authenticate": f'Basic realm="{BASIC_REALM}"'}
+    reason = " ".join(reason.split())
+    return text(f"failure\n{reason}", status=status, headers=headers, content_type=PLAIN_TEXT)
 
 
 def _describe(request: Request | None, exc: Exception) -> tuple[int, dict, dict]:
@@ -108,6 +130,8 @@ def _sqlstate(exc: Exception) -> str:
 
 
 def _describe_sanic(exc: Exception) -> tuple[int, dict, dict]:
+    if isinstance(exc, RequestCancelled):
+        return CLIENT_CLOSED_REQUEST, _body(CLIENT_CLOSED_REQUEST, "Client closed request"), {}
     if isinstance(exc, MethodNotAllowed):
         return 405, _body(405, "Method not allowed"), {}
     if isinstance(exc, NotFound):

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.base import load
 from api.dumping import dumper
 from services.errors import DomainError, NulCharacter
+from services.stock import SYSTEM, Actor
 
 
 class InvalidJSON(DomainError):
@@ -163,3 +164,9 @@ def no_content() -> HTTPResponse:
 
 def principal(request: Request):
     return request.ctx.principal
+
+
+def actor(request) -> Actor:
+    """The caller as the actor of a stock change; routes without a caller act as the shop."""
+    caller = request.ctx.principal
+    return Actor(caller.kind, caller.id) if caller is not None else SYSTEM

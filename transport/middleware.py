@@ -10,12 +10,14 @@ from sanic.response import HTTPResponse
 
 from helpers import metrics
 from helpers.logs import AccessLog, new_request_id, request_id_var
+from transport.errors import CLIENT_CLOSED_REQUEST
 
 access_log = AccessLog()
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-ID"
 EXPOSED_HEADERS = "X-Total-Count, X-Request-ID, Retry-After"
+CLOSED_MESSAGE = "client closed the request"
 
 
 def start_request(request: Request) -> None:
@@ -38,26 +40,13 @@ async def finish_request(request: Request, response: HTTPResponse) -> None:
     _add_cors_headers(request, response)
     route = "/" + request.route.path.lstrip("/") if request.route else "unmatched"
     elapsed = time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())
-    _count(request.method, route, response.status, elapsed)
+    metrics.count_request(request.method, route, str(response.status), elapsed)
+    spec = getattr(request.ctx, "route_spec", None)
+    if spec is not None and spec.observe is not None:
+        spec.observe(request, response)
     if access_log.enabled():
-        access_log.write(request_id, request.method, route, response.status, elapsed)
-
-
-_counters: dict[tuple, object] = {}
-_timers: dict[tuple, object] = {}
-
-
-def _count(method: str, route: str, status: int, elapsed: float) -> None:
-    # A labelled child is looked up once per label set (routes and statuses are few).
-    counter = _counters.get((method, route, status))
-    if counter is None:
-        counter = metrics.http_requests_total.labels(method, route, str(status))
-        _counters[method, route, status] = counter
-    timer = _timers.get((method, route))
-    if timer is None:
-        timer = _timers[method, route] = metrics.http_request_duration_seconds.labels(method, route)
-    counter.inc()
-    timer.observe(elapsed)
+        message = "request" if response.status != CLIENT_CLOSED_REQUEST else CLOSED_MESSAGE
+        access_log.write(request_id, request.method, route, response.status, elapsed, message)
 
 
 def _add_cors_headers(request: Request, response: HTTPResponse) -> None:

@@ -41,6 +41,7 @@ _AUTH_TEXT = {
     "opt-customer": "optional customer JWT",
     "tg": "the Telegram bot secret",
     "checksum": "gateway HMAC-SHA256 checksum parameter",
+    "basic-1c": "1C: HTTP Basic ONEC_LOGIN / ONEC_PASSWORD at checkauth, then its session cookie",
 }
 ERROR_SCHEMA = {
     "type": "object",
@@ -62,6 +63,7 @@ def build_openapi(routes: list[RouteSpec], title: str) -> dict[str, Any]:
     spec.components.security_scheme(
         "jwt", {"type": "apiKey", "in": "header", "name": "Authorization"}
     )
+    spec.components.security_scheme("basic", {"type": "http", "scheme": "basic"})
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         path = _PARAM.sub(lambda match: "{" + match.group(1) + "}", route.path)
@@ -82,7 +84,9 @@ def _operation(route: RouteSpec) -> dict[str, Any]:
     }
     if route.auth:
         operation["description"] = "Auth: " + "; ".join(_AUTH_TEXT[a] for a in route.auth)
-    if route.auth and not {"tg", "checksum", "opt-customer"} & set(route.auth):
+    if "basic-1c" in route.auth:
+        operation["security"] = [{"basic": []}]
+    elif route.auth and not {"tg", "checksum", "opt-customer"} & set(route.auth):
         operation["security"] = [{"jwt": []}]
     if route.query is not None:
         operation["parameters"].append({"in": "query", "schema": route.query})
@@ -90,6 +94,11 @@ def _operation(route: RouteSpec) -> dict[str, Any]:
         operation["requestBody"] = {
             "required": True,
             "content": {route.content: {"schema": route.body}},
+        }
+    elif route.content == "application/octet-stream":
+        operation["requestBody"] = {
+            "required": False,
+            "content": {route.content: {"schema": {"type": "string", "format": "binary"}}},
         }
     elif route.content == "multipart/form-data":
         file_field = route.extra.get("file_field", "file")
@@ -124,8 +133,17 @@ def _responses(route: RouteSpec) -> dict[str, Any]:
         if route.paged is not None:
             schema = {"oneOf": [schema, route.paged]}
         success["content"] = {"application/json": {"schema": schema}}
+    elif route.plain_text:
+        success["content"] = {
+            kind: {"schema": {"type": "string"}}
+            for kind in (route.answers, *route.extra.get("other_answers", ()))
+        }
     responses: dict[str, Any] = {str(route.status): success}
-    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    error_content: dict[str, Any] = {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+    }
+    if route.plain_text:
+        error_content = {route.answers: {"schema": {"type": "string", "pattern": "^failure\n"}}}
     for status in sorted(set(route.errors) | {500}):
         responses[str(status)] = {
             "description": _STATUS_TEXT.get(status, "Unexpected server error"),

@@ -26,13 +26,14 @@ ADMIN_OWNER = ("admin", "owner")
 OPT_CUSTOMER = ("opt-customer",)
 TELEGRAM_BOT = ("tg",)
 CHECKSUM = ("checksum",)
+BASIC_1C = ("basic-1c",)
 
 Handler = Callable[..., Awaitable[HTTPResponse]]
 
 MAX_ID = 2**31 - 1
 # Path ids that are not 32-bit row ids (Telegram chat ids are 64-bit and may be negative).
 WIDE_ID_PARAMS = frozenset({"telegram_user_id"})
-NOT_FOUND_NAMES = {"account_id": "Social account", "img_path": "Image"}
+NOT_FOUND_NAMES = {"account_id": "Social account", "img_path": "Image", "line_id": "Order line"}
 
 
 @dataclass(eq=False)
@@ -52,19 +53,33 @@ class RouteSpec:
     paged: type[Schema] | None = None
     status: int = 200
     errors: tuple[int, ...] = ()
-    body_limit: int | None = JSON_BODY_LIMIT
+    # Bytes, or the name of the setting that holds them; None: the app's largest upload.
+    body_limit: int | str | None = JSON_BODY_LIMIT
     content: str = "application/json"
+    # What the route answers; errors too are plain text (`failure\n<reason>`) for text/plain.
+    answers: str = "application/json"
     validation_status: int = 400
     error_detail: bool = False
     # Receives its body and answers within UPLOAD_TIMEOUT_S rather than the normal limits.
     long_running: bool = False
     # A GET that changes data says so; every other GET runs in a read-only session.
     writes: bool = False
+    # Called with every answer of the route, errors included (e.g. to count them).
+    observe: Callable[[Request, HTTPResponse], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def reads_only(self) -> bool:
         return self.methods == ("GET",) and not self.writes
+
+    def max_body(self, settings) -> int | None:
+        if isinstance(self.body_limit, str):
+            return getattr(settings, self.body_limit)
+        return self.body_limit
+
+    @property
+    def plain_text(self) -> bool:
+        return self.answers.startswith("text/plain")
 
 
 ROUTES: list[RouteSpec] = []
@@ -90,7 +105,8 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
             from transport.timeouts import apply_route_limits
 
             apply_route_limits(request, spec)
-            if spec.body_limit is not None and len(request.body or b"") > spec.body_limit:
+            limit = spec.max_body(request.app.ctx.settings)
+            if limit is not None and len(request.body or b"") > limit:
                 raise TooLarge("Request body too large")
             try:
                 await authorize(request, spec.auth, params)

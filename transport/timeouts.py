@@ -61,8 +61,9 @@ def apply_route_limits(request: Request, spec) -> None:
         protocol.response_timeout = (
             settings.UPLOAD_TIMEOUT_S if long_running else settings.RESPONSE_TIMEOUT_S
         )
-    if stream is not None and spec is not None and spec.body_limit is not None:
-        stream.request_max_size = min(stream.request_max_size, spec.body_limit)
+    limit = spec.max_body(settings) if spec is not None else None
+    if stream is not None and limit is not None:
+        stream.request_max_size = min(stream.request_max_size, limit)
 
 
 def configure_timeouts(app: Sanic, settings: Settings) -> None:

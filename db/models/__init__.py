@@ -18,6 +18,8 @@ from db.models.events import ActivityEvent
 from db.models.favorites import Favorite
 from db.models.goods import Good, goods_materials
 from db.models.images import Image
+from db.models.marking_codes import MarkingCode
+from db.models.onec_exchanges import OnecExchange, OnecSession
 from db.models.orders import IdempotencyKey, Order, OrderLine, StatusChange
 from db.models.outbox import OutboxMessage
 from db.models.password_resets import PasswordReset
@@ -25,6 +27,7 @@ from db.models.payments import PaymentAttempt, PaymentCallback
 from db.models.refunds import Refund
 from db.models.social_accounts import SocialAccount
 from db.models.staff_users import StaffUser
+from db.models.stock import StockMovement
 from db.models.system import AppLock, CatalogState
 from db.models.telegram_users import TelegramUser
 from db.models.variations import Variation
@@ -46,7 +49,10 @@ __all__ = [
     "Good",
     "IdempotencyKey",
     "Image",
+    "MarkingCode",
     "Material",
+    "OnecExchange",
+    "OnecSession",
     "Order",
     "OrderLine",
     "OutboxMessage",
@@ -60,6 +66,7 @@ __all__ = [
     "StaffUser",
     "Status",
     "StatusChange",
+    "StockMovement",
     "Structure",
     "TelegramUser",
     "Variation",

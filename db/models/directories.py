@@ -26,6 +26,8 @@ class Category(NamedItem, Base):
         ForeignKey("categories.id", ondelete="RESTRICT"), index=True
     )
     one_c_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # VAT type of its goods' receipt lines unless a good has its own; null asks the parent.
+    tax_type: Mapped[int | None] = mapped_column(Integer)
 
 
 class Structure(NamedItem, Base):

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Column, ForeignKey, Numeric, String, Table, Text, false, true
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, created_at_column, updated_at_column
@@ -45,5 +56,9 @@ class Good(Base):
         ForeignKey("variations.id", ondelete="SET NULL", use_alter=True), index=True
     )
     weight: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
+    # VAT type of its receipt lines; null takes the category's, then SBER_TAX_TYPE.
+    tax_type: Mapped[int | None] = mapped_column(Integer)
+    # Subject to mandatory labelling ("Честный знак"): its units carry marking codes.
+    is_marked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

@@ -27,6 +27,9 @@ class PaymentAttempt(Base):
     form_url: Mapped[str | None] = mapped_column(String(1024))
     amount_kopecks: Mapped[int] = mapped_column(BigAmount)
     state: Mapped[str] = mapped_column(String(12), index=True)
+    # The fiscal receipt sent with the registration: [{"line_id", "marking_code", "item"}]
+    # (line_id null for delivery); refunds repeat its positions. Null when none was sent.
+    receipt: Mapped[list | None] = mapped_column(JsonData)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, false
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, false, inspect
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from db.models.base import Base, created_at_column, updated_at_column
 
@@ -37,3 +37,11 @@ class Variation(Base):
     is_delete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+
+    @validates("stock", "reserved")
+    def _changed_only_by_the_stock_service(self, key: str, value: int) -> int:
+        # services/stock.py writes the levels together with their movements; a new variation
+        # starts at 0 and an ORM assignment would change the levels without a movement.
+        if value != 0 or inspect(self).persistent:
+            raise ValueError(f"Variation.{key} is changed only through services.stock")
+        return value

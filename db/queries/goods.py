@@ -27,6 +27,8 @@ GOOD_COLUMNS = tuple(
         "is_visible",
         "default_variation",
         "weight",
+        "tax_type",
+        "is_marked",
     )
 )
 

@@ -6,9 +6,8 @@ from sanic import Request
 
 from api.users import AccessTokenSchema, ApiKeySchema
 from services import auth
-from services.errors import Unauthorized
 from transport.http import dump, load_body, transaction
-from transport.limits import check_limit, count_hit
+from transport.limits import login_attempt
 from transport.routing import PUBLIC, route
 
 
@@ -24,13 +23,9 @@ from transport.routing import PUBLIC, route
 async def issue_api_token(request: Request):
     data = load_body(request, ApiKeySchema)
     settings = request.app.ctx.settings
-    check_limit(request, "login")
-    try:
-        async with transaction(request) as session:
-            result = await auth.exchange_api_key(
-                session, settings.JWT_SECRET, settings.API_TOKEN_TTL_MIN, data["api_key"]
-            )
-    except Unauthorized:
-        count_hit(request, "login")
-        raise
+    # The key is the secret itself: its failures count per IP, whatever key was tried.
+    async with login_attempt(request, "api_client"), transaction(request) as session:
+        result = await auth.exchange_api_key(
+            session, settings.JWT_SECRET, settings.API_TOKEN_TTL_MIN, data["api_key"]
+        )
     return dump(AccessTokenSchema, result)

@@ -22,7 +22,7 @@ from transport.routing import PUBLIC, route
     summary="Send a message",
 )
 async def submit_contact_form(request: Request):
-    limit_request(request, "signup")
+    await limit_request(request, "signup")
     data = load_body(request, ContactFormCreateSchema)
     async with transaction(request) as session:
         form = await contact_forms.submit_contact_form(session, request.app.ctx.settings, data)

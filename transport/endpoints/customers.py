@@ -16,7 +16,6 @@ from api.customers import (
     ImportRequestSchema,
 )
 from services import customers, legacy_import
-from services.errors import NotFound, Unauthorized
 from transport.http import (
     close_request_session,
     dump,
@@ -26,7 +25,7 @@ from transport.http import (
     reply,
     transaction,
 )
-from transport.limits import check_limit, count_hit, limit_request
+from transport.limits import limit_request, login_attempt
 from transport.routing import ADMIN, ADMIN_API, ADMIN_SELF, ADMIN_SELF_API, PUBLIC, route
 
 CUSTOMER = "/customers/<customer_id:int>"
@@ -43,7 +42,7 @@ CUSTOMER = "/customers/<customer_id:int>"
     summary="Register a site customer",
 )
 async def register_customer(request: Request):
-    limit_request(request, "signup")
+    await limit_request(request, "signup")
     data = load_body(request, CustomerCreateSchema)
     async with transaction(request) as session:
         customer = await customers.register_customer(
@@ -64,15 +63,11 @@ async def register_customer(request: Request):
 async def log_in_customer(request: Request):
     data = load_body(request, CustomerLoginSchema)
     settings = request.app.ctx.settings
-    check_limit(request, "login", data["login"])
-    try:
-        async with transaction(request) as session:
-            result = await customers.log_in(
-                session, settings.JWT_SECRET, settings.JWT_CUSTOMER_TTL_MIN, **data
-            )
-    except (NotFound, Unauthorized):
-        count_hit(request, "login", data["login"])
-        raise
+    attempt = login_attempt(request, "customer", data["login"])
+    async with attempt, transaction(request) as session:
+        result = await customers.log_in(
+            session, settings.JWT_SECRET, settings.JWT_CUSTOMER_TTL_MIN, **data
+        )
     return dump(CustomerTokenSchema, result)
 
 

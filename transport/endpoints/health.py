@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 
-from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sanic import Request
 from sanic.response import raw
 
 from api.health import HealthSchema
-from helpers.metrics import REGISTRY
+from helpers.metrics import MULTIPROCESS, exposition
 from services import health
 from services.errors import Unauthorized
 from transport.http import InvalidJSON, dump, json_body, reply
@@ -37,7 +37,11 @@ async def echo(request: Request):
 async def health_check(request: Request):
     app = request.app
     report = await health.check(
-        app.ctx.db, app.ctx.settings, getattr(app.ctx, "broker", None), app.ctx.migrations
+        app.ctx.db,
+        app.ctx.settings,
+        getattr(app.ctx, "broker", None),
+        app.ctx.migrations,
+        app.ctx.rate_limits,
     )
     body = {"service": app.ctx.settings.SERVICE_NAME, **report}
     return dump(HealthSchema, body, status=200 if report["status"] == "healthy" else 503)
@@ -51,4 +55,6 @@ async def metrics(request: Request):
         if not hmac.compare_digest(header.encode(), f"Bearer {token}".encode()):
             raise Unauthorized()
     await health.refresh_gauges(request.app.ctx.db)
-    return raw(generate_latest(REGISTRY), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+    # Every worker's files are read in multiprocess mode: not on the event loop.
+    text = await asyncio.to_thread(exposition) if MULTIPROCESS else exposition()
+    return raw(text, content_type=CONTENT_TYPE_PLAIN_0_0_4)

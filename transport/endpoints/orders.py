@@ -20,7 +20,7 @@ from api.orders import (
 )
 from services import orders, status_changes
 from services.errors import ValidationFailed
-from transport.http import dump, load_body, load_query, principal, reply, transaction
+from transport.http import actor, dump, load_body, load_query, principal, reply, transaction
 from transport.limits import limit_request
 from transport.routing import ADMIN, ADMIN_OWNER, ADMIN_SELF, OPT_CUSTOMER, route
 
@@ -47,7 +47,7 @@ def idempotency_key(request: Request) -> str | None:
     summary="Place an order",
 )
 async def place_order(request: Request):
-    limit_request(request, "orders")
+    await limit_request(request, "orders")
     data = load_body(request, ORDER_CREATE)
     key = idempotency_key(request)
     customer = principal(request)
@@ -125,7 +125,9 @@ async def list_customer_orders(request: Request, customer_id: int):
 async def update_order(request: Request, order_id: int):
     data = load_body(request, OrderUpdateSchema)
     async with transaction(request) as session:
-        order = await orders.update_order(session, request.app.ctx.settings, order_id, data)
+        order = await orders.update_order(
+            session, request.app.ctx.settings, order_id, data, actor(request)
+        )
     return dump(OrderBasicSchema, order)
 
 

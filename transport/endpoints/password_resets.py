@@ -8,7 +8,7 @@ from api.base import MessageSchema
 from api.password_resets import PasswordResetConfirmSchema, PasswordResetRequestSchema
 from services import password_resets
 from transport.http import dump, load_body, no_content, transaction
-from transport.limits import check_limit, count_hit, limit_request
+from transport.limits import limit_request
 from transport.routing import PUBLIC, route
 
 SENT = "If the account exists, a reset link has been sent to its email"
@@ -26,8 +26,7 @@ SENT = "If the account exists, a reset link has been sent to its email"
 )
 async def request_password_reset(request: Request):
     data = load_body(request, PasswordResetRequestSchema)
-    check_limit(request, "signup", data["login"])
-    count_hit(request, "signup", data["login"])
+    await limit_request(request, "signup", data["login"])
     async with transaction(request) as session:
         await password_resets.request_password_reset(
             session, request.app.ctx.settings, data["login"]
@@ -45,7 +44,7 @@ async def request_password_reset(request: Request):
     summary="Set a new password with a reset token; the customer's other sessions end",
 )
 async def confirm_password_reset(request: Request):
-    limit_request(request, "login")
+    await limit_request(request, "login")
     data = load_body(request, PasswordResetConfirmSchema)
     rounds = request.app.ctx.settings.BCRYPT_ROUNDS
     async with transaction(request) as session:

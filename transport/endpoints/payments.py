@@ -24,7 +24,7 @@ from transport.routing import CHECKSUM, PUBLIC, route
     summary="Register a payment attempt at the gateway",
 )
 async def register_payment(request: Request):
-    limit_request(request, "orders")
+    await limit_request(request, "orders")
     app = request.app
     data = load_body(request, RegisterPaymentSchema(app.ctx.settings.allowed_return_hosts))
     async with transaction(request) as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sanic import Request
 
 from api.refunds import RefundRequestSchema, RefundSchema
-from services import refunds
+from services import refund_settlement, refunds
 from services.errors import BadGateway
 from transport.endpoints.orders import ORDER, idempotency_key
 from transport.http import dump, load_body, principal, transaction
@@ -36,16 +36,16 @@ async def refund_order(request: Request, order_id: int):
             session, settings, gateway, order_id, staff_id, data, key
         )
     if call is not None:
-        outcome = await refunds.call_gateway(gateway, call)
+        outcome = await refund_settlement.call_gateway(gateway, call)
         async with transaction(request) as session:
-            await refunds.settle_refund(session, settings, refund_id, outcome)
+            await refund_settlement.settle_refund(session, settings, refund_id, outcome)
     async with transaction(request) as session:
-        body = await refunds.read_refund(session, refund_id)
-    if body["state"] == "failed":
+        refund = await refunds.read_refund(session, refund_id)
+    if refund["state"] == "failed":
         raise BadGateway(
-            "Refund failed", refund_id=refund_id, gateway_message=body["gateway_message"]
+            "Refund failed", refund_id=refund_id, gateway_message=refund["gateway_message"]
         )
-    return dump(RefundSchema, body, status=STATUS_OF_STATE[body["state"]])
+    return dump(RefundSchema, refund, status=STATUS_OF_STATE[refund["state"]])
 
 
 @route(

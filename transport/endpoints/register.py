@@ -24,7 +24,7 @@ from transport.routing import PUBLIC, route
     summary="Register a customer (CRM form)",
 )
 async def register_person(request: Request):
-    limit_request(request, "signup")
+    await limit_request(request, "signup")
     data = load_body(request, RegisterSchema)
     async with transaction(request) as session:
         person = await register.register_person(session, data)

@@ -8,7 +8,7 @@ from api.base import load
 from api.stock_uploads import JsonRemainsSchema, RemainsResultSchema, WeightsResultSchema
 from services import stock_uploads
 from services.errors import TooLarge, ValidationFailed
-from transport.http import dump, json_body, transaction
+from transport.http import actor, dump, json_body, transaction
 from transport.routing import ADMIN, route
 
 
@@ -37,7 +37,7 @@ async def upload_excel_remains(request: Request):
     content = _excel_file(request)
     async with transaction(request) as session:
         result = await stock_uploads.upload_excel_remains(
-            session, request.app.ctx.settings, content
+            session, request.app.ctx.settings, content, actor(request)
         )
     return dump(RemainsResultSchema, result)
 
@@ -79,6 +79,10 @@ async def upload_json_remains(request: Request):
     data = load(JsonRemainsSchema(), {"variations_data": body} if isinstance(body, list) else body)
     async with transaction(request) as session:
         result = await stock_uploads.upload_json_remains(
-            session, request.app.ctx.settings, data["variations_data"], data["full_report"]
+            session,
+            request.app.ctx.settings,
+            data["variations_data"],
+            data["full_report"],
+            actor(request),
         )
     return dump(RemainsResultSchema, result)

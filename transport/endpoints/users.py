@@ -14,9 +14,8 @@ from api.users import (
     StaffUserUpdateSchema,
 )
 from services import auth, staff_users
-from services.errors import NotFound, Unauthorized
 from transport.http import dump, load_body, load_query, no_content, principal, transaction
-from transport.limits import check_limit, count_hit
+from transport.limits import login_attempt
 from transport.routing import ADMIN, PUBLIC, route
 
 
@@ -50,15 +49,10 @@ async def create_user(request: Request):
 async def login_user(request: Request):
     data = load_body(request, LoginSchema)
     settings = request.app.ctx.settings
-    check_limit(request, "login", data["login"])
-    try:
-        async with transaction(request) as session:
-            result = await auth.login_staff(
-                session, settings.JWT_SECRET, settings.JWT_ADMIN_TTL_MIN, **data
-            )
-    except (NotFound, Unauthorized):
-        count_hit(request, "login", data["login"])
-        raise
+    async with login_attempt(request, "staff", data["login"]), transaction(request) as session:
+        result = await auth.login_staff(
+            session, settings.JWT_SECRET, settings.JWT_ADMIN_TTL_MIN, **data
+        )
     return dump(StaffTokenSchema, result)
 
 

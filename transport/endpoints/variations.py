@@ -11,7 +11,7 @@ from api.variations import (
     VariationUpdateSchema,
 )
 from services import variations
-from transport.http import dump, load_body, no_content, transaction
+from transport.http import actor, dump, load_body, no_content, transaction
 from transport.routing import ADMIN, PUBLIC, route
 
 VARIATION = "/variations/<variation_id:int>"
@@ -30,7 +30,7 @@ VARIATION = "/variations/<variation_id:int>"
 async def create_variation(request: Request):
     data = load_body(request, VariationCreateSchema)
     async with transaction(request) as session:
-        variation = await variations.create_variation(session, data)
+        variation = await variations.create_variation(session, data, actor(request))
     return dump(VariationSchema, variation, status=201)
 
 
@@ -74,7 +74,7 @@ async def read_variation(request: Request, variation_id: int):
 async def update_variation(request: Request, variation_id: int):
     data = load_body(request, VariationUpdateSchema)
     async with transaction(request) as session:
-        variation = await variations.update_variation(session, variation_id, data)
+        variation = await variations.update_variation(session, variation_id, data, actor(request))
     return dump(VariationSchema, variation)
 
 
