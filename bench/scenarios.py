@@ -16,6 +16,7 @@ from bench.context import SECRET, Context
 from bench.generate import fill_events, fill_shop
 from bench.load import HEADER, run_load
 from bench.onec import onec_orders
+from bench.search import search
 from db.models import Order, OrderLine, Variation
 from helpers.tokens import issue_token
 from services.catalog import build_storefront
@@ -365,4 +366,5 @@ SCENARIOS = {
     "scale": scale,
     "commerceml": commerceml,
     "onec_orders": onec_orders,
+    "search": search,
 }
