@@ -12,13 +12,12 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
-
 from background.jobs import Job, JobRunner, build_jobs
 from db.after_commit import on_commit
 from db.engine import Database
 from db.models import OutboxMessage
 from db.models.base import utcnow
+from db.queries import outbox as outbox_queries
 from helpers import metrics
 from helpers.mailer import Mailer, MailRejected
 from helpers.telegram import (
@@ -152,15 +151,7 @@ class Dispatcher:
         if not rows:
             return
         async with self.db.begin() as session:
-            for row in rows:
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(
-                        OutboxMessage.id == row.id,
-                        OutboxMessage.locked_until == row.locked_until,
-                    )
-                    .values(locked_until=None, attempts=OutboxMessage.attempts - 1)
-                )
+            await outbox_queries.release_leases(session, rows)
         log.info("outbox leases released", extra={"outbox_ids": [row.id for row in rows]})
 
     async def _hold_lease(self, row: OutboxMessage) -> bool:
@@ -171,12 +162,8 @@ class Dispatcher:
             return True
         renewed = now + self.lease
         async with self.db.begin() as session:
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id, OutboxMessage.locked_until == row.locked_until)
-                .values(locked_until=renewed)
-            )
-        if result.rowcount != 1:
+            held = await outbox_queries.renew_lease(session, row, renewed)
+        if not held:
             log.info("outbox message claimed by another dispatcher", extra=_about(row))
             return False
         row.locked_until = renewed
@@ -185,23 +172,7 @@ class Dispatcher:
     async def _claim(self) -> list[OutboxMessage]:
         now = utcnow()
         async with self.db.begin() as session:
-            query = (
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.state == "pending",
-                    OutboxMessage.next_attempt_at <= now,
-                    or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
-                )
-                .order_by(OutboxMessage.id)
-                .limit(BATCH)
-            )
-            if self.db.dialect == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = list(await session.scalars(query))
-            for row in rows:
-                row.locked_until = now + self.lease
-                row.attempts += 1
-        return rows
+            return await outbox_queries.claim_batch(session, now, now + self.lease, BATCH)
 
     async def _attempt(self, row: OutboxMessage):
         try:
@@ -276,8 +247,8 @@ class Dispatcher:
                     f"Событие {row.topic} ждёт брокер: {error}", key=("broker-down", row.kind)
                 )
         async with self.db.begin() as session:
-            stored = await session.get(OutboxMessage, row.id, with_for_update=True)
-            if stored is None or stored.locked_until != row.locked_until:
+            stored = await outbox_queries.held_row(session, row)
+            if stored is None:
                 log.warning("outbox lease ran out while sending", extra=_about(row))
                 return
             stored.locked_until = None

@@ -19,6 +19,7 @@ from bench.generate import fill_events, fill_shop
 from bench.hotpaths import hotpaths
 from bench.load import run_load
 from bench.onec import onec_orders
+from bench.search import search
 from bench.traffic import (
     NOTIFICATIONS,
     check_reservations,
@@ -319,4 +320,5 @@ SCENARIOS = {
     "hotpaths": hotpaths,
     "commerceml": commerceml,
     "onec_orders": onec_orders,
+    "search": search,
 }

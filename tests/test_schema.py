@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 from db.models import Base
 
 # Expression indexes that Alembic cannot compare; the migrations create them with raw SQL.
-EXPRESSION_INDEXES = {"postgresql": {"ix_goods_search"}}
+EXPRESSION_INDEXES = {"postgresql": {"ix_goods_search", "ix_goods_article_prefix"}}
 
 
 def _compared(db):

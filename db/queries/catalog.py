@@ -39,12 +39,14 @@ def text_match(dialect: str, text: str):
     """PostgreSQL: full-text search with Russian stemming, or an article prefix.
     SQLite: a case-insensitive substring of the name, article or description."""
     if dialect == "postgresql":
-        prefix = escape_like(text) + "%"
+        prefix = escape_like(text.lower()) + "%"
+        # Both sides have an index (ix_goods_search, ix_goods_article_prefix), so the planner
+        # can combine them; an ILIKE here would make it read every good.
         return or_(
             search_document().op("@@")(
                 func.plainto_tsquery(literal_column(f"'{SEARCH_CONFIG}'"), text)
             ),
-            Good.article.ilike(prefix, escape="\\"),
+            func.lower(Good.article).like(prefix, escape="\\"),
         )
     return or_(*contains_text((Good.name, Good.article, Good.description), text))
 
