@@ -154,7 +154,7 @@ def setting(default: Any, parse: Callable[[str], Any] | None = None, *fallbacks:
 class Settings:
     APP_ENV: str = setting("production", _one_of("production", "development"))
     DATABASE_URL: str = setting(DEFAULT_DATABASE_URL, _database_url)
-    DB_POOL_SIZE: int = setting(10, _positive_int)
+    DB_POOL_SIZE: int = setting(20, _positive_int)
     HOST: str = setting("127.0.0.1", None, "host")
     PORT: int = setting(8000, _positive_int, "port")
     WORKERS: int = setting(1, _positive_int, "workers")

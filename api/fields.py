@@ -6,8 +6,9 @@ import numbers
 from datetime import UTC, date
 from decimal import Decimal, InvalidOperation
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, missing
 
+from db.prepared import RowPart
 from helpers.fiscal import MARKING_CODE_MAX, TAX_TYPES, is_marking_code
 from helpers.phones import normalize_email, normalize_phone
 from helpers.timestamps import format_timestamp
@@ -229,3 +230,15 @@ class Timestamp(fields.DateTime):
 
 def format_date(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+class Joined(fields.Nested):
+    """A nested object whose columns came in its parent's row under a prefix (`color_id`,
+    `color_name`...), as a join reads them in one statement."""
+
+    def __init__(self, nested, prefix: str, **kwargs):
+        super().__init__(nested, **kwargs)
+        self.prefix = prefix
+
+    def get_value(self, obj, attr, accessor=None, default=missing):
+        return RowPart(obj, self.prefix)

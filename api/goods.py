@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.base import CreateSchema, RequestSchema
+from api.directories import ColorSchema, ItemSchema
 from api.fields import INT32_MAX, Bool, Int, Money, Number, Str, TaxType
 from api.variations import VariationFullSchema
 from db.queries.catalog import SORTS
@@ -34,6 +35,30 @@ class GoodDetailSchema(GoodSchema):
     structure_name = fields.String()
     products_care_name = fields.String(allow_none=True)
     variations = fields.List(fields.Nested(VariationFullSchema))
+    variations_to_show = fields.List(fields.Integer())
+
+
+class StorefrontColorSchema(ColorSchema):
+    sizes = fields.List(fields.Nested(ItemSchema))
+
+
+class StorefrontGoodSchema(Schema):
+    """A good of the storefront catalogue `GET /goods/all`."""
+
+    id = fields.Integer()
+    name = fields.String()
+    article = fields.String()
+    category_id = fields.Integer()
+    structure_id = fields.Integer()
+    products_care_id = fields.Integer(allow_none=True)
+    description = fields.String()
+    is_visible = fields.Boolean()
+    default_variation = fields.Integer(allow_none=True)
+    weight = fields.Float(allow_none=True)
+    structure = fields.String()
+    products_care = fields.String(allow_none=True)
+    variations = fields.List(fields.Nested(VariationFullSchema))
+    colors = fields.List(fields.Nested(StorefrontColorSchema))
     variations_to_show = fields.List(fields.Integer())
 
 

@@ -30,7 +30,7 @@ class MarkingCodesSchema(RequestSchema):
 
 class LineMarkingCodesSchema(Schema):
     order_id = fields.Integer()
-    line_id = fields.Integer()
+    line_id = fields.Integer(attribute="id")
     variation_id = fields.Integer()
-    quantity = fields.Integer(metadata={"description": "units in the line"})
+    quantity = fields.Integer(attribute="amount", metadata={"description": "units in the line"})
     marking_codes = fields.List(fields.String())

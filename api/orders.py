@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
+from marshmallow.utils import get_value
 
 from api.base import CreateSchema, RequestSchema, page_schema
-from api.fields import Bool, Date, Email, Int, Money, Phone, Str, Timestamp
+from api.directories import CategorySchema, ColorSchema, ItemSchema
+from api.fields import Bool, Date, Email, Int, Joined, Money, Phone, Str, Timestamp
+from api.goods import GoodSchema
+from api.variations import VariationSchema
+from helpers.money import payment_state, to_rubles
 
 
 class OrderLineInSchema(RequestSchema):
@@ -58,9 +63,15 @@ class OrderBasicSchema(Schema):
     delivery_cost = fields.Integer()
     created_at = Timestamp()
     total_sum = fields.Integer()
-    refunded_sum = fields.Integer(metadata={"description": "refunded to the buyer, rubles"})
-    payment_state = fields.String(
-        metadata={"enum": ["unpaid", "paid", "partially_refunded", "refunded"]}
+    refunded_sum = fields.Function(
+        lambda order: to_rubles(get_value(order, "refunded_kopecks")),
+        metadata={"type": "integer", "description": "refunded to the buyer, rubles"},
+    )
+    payment_state = fields.Function(
+        lambda order: payment_state(
+            get_value(order, "payment_state"), get_value(order, "is_payed")
+        ),
+        metadata={"type": "string", "enum": ["unpaid", "paid", "partially_refunded", "refunded"]},
     )
 
 
@@ -68,12 +79,48 @@ class OrderCreatedSchema(OrderBasicSchema):
     variations = fields.List(fields.Nested(OrderLineSchema))
 
 
+class CustomerShortSchema(Schema):
+    id = fields.Integer()
+    login = fields.String(allow_none=True)
+    first_name = fields.String()
+    second_name = fields.String()
+    last_name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    birthday = fields.Date(allow_none=True)
+    phone_number = fields.String(allow_none=True)
+
+
+class ContactSchema(Schema):
+    """The buyer's contacts as given for this order."""
+
+    first_name = fields.String(allow_none=True)
+    second_name = fields.String(allow_none=True)
+    last_name = fields.String(allow_none=True)
+    phone_number = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+
+
+class OrderGoodSchema(GoodSchema):
+    category = fields.Nested(CategorySchema)
+
+
+class OrderVariationSchema(VariationSchema):
+    good = fields.Nested(OrderGoodSchema)
+    color = fields.Nested(ColorSchema)
+    size = fields.Nested(ItemSchema)
+
+
+class OrderLineFullSchema(OrderLineSchema):
+    order_id = fields.Integer()
+    variation = fields.Nested(OrderVariationSchema, allow_none=True)
+
+
 class OrderFullSchema(OrderBasicSchema):
-    customer = fields.Dict(allow_none=True)
-    status = fields.Dict()
-    delivery_type = fields.Dict()
-    contact = fields.Dict()
-    variations = fields.List(fields.Dict())
+    customer = fields.Nested(CustomerShortSchema, allow_none=True)
+    status = fields.Nested(ItemSchema)
+    delivery_type = fields.Nested(ItemSchema)
+    contact = Joined(ContactSchema, "contact_")
+    variations = fields.List(fields.Nested(OrderLineFullSchema))
 
 
 OrderPageSchema = page_schema(OrderFullSchema, "OrderPage")
@@ -111,6 +158,9 @@ class StatusChangeSchema(Schema):
     order_id = fields.Integer()
     status_id = fields.Integer()
     created_at = Timestamp()
+
+
+StatusChangePageSchema = page_schema(StatusChangeSchema, "StatusChangePage")
 
 
 class StatusChangeQuerySchema(RequestSchema):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow.utils import get_value
 
 from api.base import RequestSchema
 from api.fields import Bool, Int, MarkingCode, Timestamp
 from api.marking_codes import CODES_LIMIT, unique_codes
+from helpers.money import payment_state, to_rubles
 
 
 class RefundLineInSchema(RequestSchema):
@@ -68,7 +70,10 @@ class RefundSchema(Schema):
     kind = fields.String(metadata={"enum": ["refund", "reversal"]})
     source = fields.String(metadata={"enum": ["staff", "auto", "gateway"]})
     state = fields.String(metadata={"enum": ["pending", "succeeded", "failed"]})
-    amount = fields.Integer(metadata={"description": "whole rubles (kopecks dropped)"})
+    amount = fields.Function(
+        lambda refund: to_rubles(get_value(refund, "amount_kopecks")),
+        metadata={"type": "integer", "description": "whole rubles (kopecks dropped)"},
+    )
     amount_kopecks = fields.Integer()
     delivery = fields.Boolean()
     lines = fields.List(fields.Nested(RefundLineSchema))
@@ -78,7 +83,13 @@ class RefundSchema(Schema):
     gateway_message = fields.String(allow_none=True)
     created_at = Timestamp()
     settled_at = Timestamp(allow_none=True)
-    refunded_sum = fields.Integer(metadata={"description": "the order's refunded total, rubles"})
-    payment_state = fields.String(
-        metadata={"enum": ["unpaid", "paid", "partially_refunded", "refunded"]}
+    refunded_sum = fields.Function(
+        lambda refund: to_rubles(get_value(refund, "order.refunded_kopecks")),
+        metadata={"type": "integer", "description": "the order's refunded total, rubles"},
+    )
+    payment_state = fields.Function(
+        lambda refund: payment_state(
+            get_value(refund, "order.payment_state"), get_value(refund, "order.is_payed")
+        ),
+        metadata={"type": "string", "enum": ["unpaid", "paid", "partially_refunded", "refunded"]},
     )

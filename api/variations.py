@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from marshmallow import Schema, fields
+from marshmallow.utils import get_value
 
 from api.base import CreateSchema, RequestSchema
 from api.directories import ColorSchema, ItemSchema
-from api.fields import Bool, Int, Money, Str
+from api.fields import Bool, Int, Joined, Money, Str
 
 
 def available(variation) -> int:
-    return max(variation.stock - variation.reserved, 0)
+    """What can be sold: stock less the units reserved by open orders."""
+    return max(get_value(variation, "stock") - get_value(variation, "reserved"), 0)
 
 
 class ImageSchema(Schema):
@@ -37,8 +39,8 @@ class VariationSchema(Schema):
 
 
 class VariationFullSchema(VariationSchema):
-    color = fields.Nested(ColorSchema)
-    size = fields.Nested(ItemSchema)
+    color = Joined(ColorSchema, "color_")
+    size = Joined(ItemSchema, "size_")
     size_name = fields.String()
     images = fields.List(fields.Nested(ImageSchema))
 

@@ -26,10 +26,9 @@ class LeaseLost(Exception):
 class ImportRunner:
     """The imports of one process; `start` is called once the claiming call has committed."""
 
-    def __init__(self, db: Database, settings, catalog_cache=None):
+    def __init__(self, db: Database, settings):
         self.db = db
         self.settings = settings
-        self.catalog_cache = catalog_cache
         self.token = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
         self._tasks: dict[int, asyncio.Task] = {}
         self._closed = False
@@ -87,8 +86,6 @@ class ImportRunner:
                 )
                 if not done:
                     raise LeaseLost()
-            if self.catalog_cache is not None:
-                self.catalog_cache.invalidate()
             log.info("1C import %s done: %s", job_id, report.counts)
         except RuleViolation as exc:
             # A bad file, or a setting the file needs is missing.

@@ -28,47 +28,75 @@ class Context:
     db: Database
     base_url: str = ""
     process: subprocess.Popen | None = None
+    ceiling_url: str = ""
+    ceiling_process: subprocess.Popen | None = None
+    seconds: float = 8.0
+    rounds: int = 3
 
     async def start_server(self, workers: int = 1, **env: str) -> None:
-        port = free_port()
-        environment = {
-            **os.environ,
-            "DATABASE_URL": self.database_url,
-            "PORT": str(port),
-            "WORKERS": str(workers),
-            "APP_ENV": "development",
-            "JWT_SECRET": SECRET,
-            "RATE_LIMITS_ENABLED": "false",
-            "DISPATCHER_IN_SERVER": "false",
-            "LOG_LEVEL": "warning",
-            "AUTO_MIGRATE": "false",
-            **env,
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "main.py", "serve"],
-            cwd=ROOT,
-            env=environment,
-            stdout=subprocess.DEVNULL,
+        self.process, self.base_url = await _spawn(
+            ["main.py", "serve"],
+            "/health",
+            {
+                "DATABASE_URL": self.database_url,
+                "WORKERS": str(workers),
+                "APP_ENV": "development",
+                "JWT_SECRET": SECRET,
+                "RATE_LIMITS_ENABLED": "false",
+                "DISPATCHER_IN_SERVER": "false",
+                "LOG_LEVEL": "warning",
+                "AUTO_MIGRATE": "false",
+                **env,
+            },
         )
-        self.base_url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient() as client:
-            for _ in range(100):
-                try:
-                    if (await client.get(f"{self.base_url}/health")).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise RuntimeError("server did not start")
+
+    async def start_ceiling(self, workers: int = 1) -> None:
+        """The bare Sanic + asyncpg app of bench/ceiling.py on the scenario's database."""
+        self.ceiling_process, self.ceiling_url = await _spawn(
+            ["-m", "bench.ceiling"],
+            "/",
+            {"DATABASE_URL": self.database_url, "WORKERS": str(workers)},
+        )
 
     def stop_server(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
+        _stop(self.process)
+        self.process = None
+
+    def stop_ceiling(self) -> None:
+        _stop(self.ceiling_process)
+        self.ceiling_process = None
+
+
+async def _spawn(arguments: list[str], ready_path: str, env: dict) -> tuple[subprocess.Popen, str]:
+    """Start a server process on a free port; returns it and its base URL once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, *arguments],
+        cwd=ROOT,
+        env={**os.environ, "PORT": str(port), **env},
+        stdout=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient() as client:
+        for _ in range(100):
             try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-            self.process = None
+                if (await client.get(base_url + ready_path)).status_code == 200:
+                    return process, base_url
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    _stop(process)
+    raise RuntimeError(f"{' '.join(arguments)} did not start")
+
+
+def _stop(process: subprocess.Popen | None) -> None:
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def database_server() -> str:

@@ -55,7 +55,9 @@ async def fill_shop(
     orders: int = 1000,
     stock: int = 50,
     seed: int = 7,
+    categories: int = 1 + len(KINDS),
 ) -> dict:
+    """`categories`: the root and the kinds of clothing, then collections under the root."""
     rng = random.Random(seed)
     now = utcnow()
     async with db.begin() as session:
@@ -63,7 +65,11 @@ async def fill_shop(
             session,
             Category,
             [{"id": 1, "name": "Женская одежда"}]
-            + [{"id": i + 2, "name": kind, "parent_id": 1} for i, kind in enumerate(KINDS)],
+            + [{"id": i + 2, "name": kind, "parent_id": 1} for i, kind in enumerate(KINDS)]
+            + [
+                {"id": i, "name": f"Коллекция {i}", "parent_id": 1}
+                for i in range(len(KINDS) + 2, categories + 1)
+            ],
         )
         await _bulk(
             session, Structure, [{"id": i + 1, "name": f"Хлопок {100 - i * 5}%"} for i in range(6)]
@@ -207,6 +213,7 @@ async def fill_shop(
                 )
     await analyze(db)
     return {
+        "categories": max(categories, 1 + len(KINDS)),
         "goods": goods,
         "variations": len(variation_rows),
         "images": len(image_rows),

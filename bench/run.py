@@ -3,6 +3,7 @@
 python -m bench.run                 # every scenario
 python -m bench.run --scenario catalog --scenario orders
 python -m bench.run --list
+python -m bench.run --scenario hotpaths --seconds 3 --rounds 1   # a quick look
 """
 
 from __future__ import annotations
@@ -39,11 +40,11 @@ def write_section(name: str, body: str) -> None:
     RESULTS.write_text(current)
 
 
-async def run_scenario(name: str) -> None:
+async def run_scenario(name: str, seconds: float, rounds: int) -> None:
     scenario = SCENARIOS[name]
     url = await create_database()
     db = Database(url, pool_size=4)
-    context = Context(url, db)
+    context = Context(url, db, seconds=seconds, rounds=rounds)
     try:
         started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         body = await scenario(context)
@@ -63,12 +64,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Vinterr backend benchmarks")
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS))
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per route (hotpaths, scale)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (hotpaths)")
     args = parser.parse_args()
     if args.list:
         print("\n".join(sorted(SCENARIOS)))
         return
     for name in args.scenario or list(SCENARIOS):
-        asyncio.run(run_scenario(name))
+        asyncio.run(run_scenario(name, args.seconds, args.rounds))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import statistics
 import time
 
@@ -10,32 +11,30 @@ import httpx
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from bench import wrk
+from api.dumping import dumper
+from api.goods import StorefrontGoodSchema
 from bench.commerceml import commerceml
 from bench.context import SECRET, Context
 from bench.generate import fill_events, fill_shop
-from bench.load import HEADER, run_load
+from bench.hotpaths import hotpaths
+from bench.load import run_load
 from bench.onec import onec_orders
 from bench.search import search
-from db.models import Order, OrderLine, Variation
+from bench.traffic import (
+    NOTIFICATIONS,
+    check_reservations,
+    get,
+    guest_order,
+    load_client,
+    table,
+)
+from db.models import Order, Variation
 from helpers.tokens import issue_token
 from services.catalog import build_storefront
 from services.staff_users import create_or_reset_admin
 
 CONCURRENCY = 16
 DURATION_S = 8.0
-
-
-def load_client() -> str:
-    return "wrk (2 threads)" if wrk.available() else "async Python client (client-bound)"
-
-
-def table(results) -> str:
-    return "\n".join([HEADER, *(result.row() for result in results)])
-
-
-def get(path: str, headers: dict | None = None):
-    return lambda _index: {"method": "GET", "url": path, "headers": headers or {}}
 
 
 async def foundation(ctx: Context) -> str:
@@ -78,10 +77,12 @@ async def foundation(ctx: Context) -> str:
 async def catalog(ctx: Context) -> str:
     data = await fill_shop(ctx.db, goods=500, variations_per_good=4, images_per_variation=2)
     timings = []
+    shape = dumper(StorefrontGoodSchema, many=True)
     async with ctx.db.session() as session:
         for _ in range(21):
             started = time.perf_counter()
             items, _ = await build_storefront(session, {})
+            json.dumps(shape(items), ensure_ascii=False, separators=(",", ":"))
             timings.append((time.perf_counter() - started) * 1000)
     await ctx.start_server()
     async with httpx.AsyncClient(base_url=ctx.base_url) as client:
@@ -117,7 +118,7 @@ async def catalog(ctx: Context) -> str:
     return (
         f"Data: {data}. One worker, {CONCURRENCY} connections, {DURATION_S:.0f} s per route.\n\n"
         f"{table(results)}\n\n"
-        f"- Full catalogue ({len(items)} goods) built from the database, no cache: "
+        f"- Full catalogue ({len(items)} goods) built from the database and dumped, no cache: "
         f"p50 {statistics.median(timings):.1f} ms over 21 builds (target < 50 ms).\n"
         f"- Page of 20 vs `GET /`: {page.rps / hello.rps * 100:.0f}% (target >= 50%)."
     )
@@ -168,35 +169,6 @@ async def uploads(ctx: Context) -> str:
     )
 
 
-def guest_order(index: int, phone_prefix: str, lines: list[tuple[int, int]]) -> dict:
-    """A guest checkout of one unit of each (variation id, price) line; buyer `index`."""
-    return {
-        "method": "POST",
-        "url": "/orders",
-        "json": {
-            "first_name": "Анна",
-            "second_name": "Покупатель",
-            "phone_number": f"{phone_prefix}{index:07d}",
-            "email": f"buyer{phone_prefix}-{index}@example.ru",
-            "delivery_type_id": 1,
-            "delivery_cost": 300,
-            "city": "Челябинск",
-            "street": "Тополиная",
-            "delivery_address": "Челябинск, Тополиная 11",
-            "variations": [
-                {"variation_id": vid, "amount": 1, "current_price": price} for vid, price in lines
-            ],
-        },
-    }
-
-
-NOTIFICATIONS = {
-    "TELEGRAM_ORDERS_CHAT_ID": "-1001234567890",
-    "EMAIL_FROM": "shop@vinterr.example",
-    "EMAIL_SHOP_TO": "orders@vinterr.example",
-}
-
-
 async def orders(ctx: Context) -> str:
     stock = 1000
     data = await fill_shop(
@@ -231,26 +203,7 @@ async def orders(ctx: Context) -> str:
         variants=400,
     )
     ctx.stop_server()
-    sold = (
-        select(func.coalesce(func.sum(OrderLine.amount), 0))
-        .where(OrderLine.variation_id == Variation.id)
-        .scalar_subquery()
-    )
-    orders_count = select(func.count()).select_from(Order).scalar_subquery()
-    async with ctx.db.session() as session:
-        # One statement, so stock, reservations, lines and orders come from one snapshot.
-        rows = (
-            await session.execute(
-                select(Variation.id, Variation.stock, Variation.reserved, sold, orders_count)
-            )
-        ).all()
-    created = rows[0][4]
-    broken = [
-        vid
-        for vid, left, reserved, units, _ in rows
-        if left != stock or reserved != units or reserved > left
-    ]
-    reserved_total = sum(reserved for _, _, reserved, _, _ in rows)
+    check = await check_reservations(ctx.db, stock)
     return (
         f"Data: {data}; {len(ids)} variations x {stock} units; each order buys one unit, "
         f"400 distinct guest buyers. One worker, {CONCURRENCY} concurrent clients "
@@ -258,12 +211,12 @@ async def orders(ctx: Context) -> str:
         f"emails of every order in the outbox (the dispatcher runs elsewhere, as in production)."
         f"\n\n{table([result, notified])}\n\n"
         f"- Orders created: {created_plain} = {created_plain / result.seconds:,.0f} orders/s "
-        f"(target >= 200); with notifications {created - created_plain} = "
-        f"{(created - created_plain) / notified.seconds:,.0f} orders/s.\n"
+        f"(target >= 200); with notifications {check.orders - created_plain} = "
+        f"{(check.orders - created_plain) / notified.seconds:,.0f} orders/s.\n"
         f"- For every variation, reserved units = units in its order lines, and reserved + "
         f"remaining = initial stock ({stock}), never above it: "
-        f"{'OK' if not broken and reserved_total == created else 'FAILED ' + str(broken)} "
-        f"({reserved_total} units reserved by {created} one-unit orders)."
+        f"{check.verdict() if check.reserved == check.orders else 'FAILED'} "
+        f"({check.reserved} units reserved by {check.orders} one-unit orders)."
     )
 
 
@@ -334,14 +287,14 @@ async def scale(ctx: Context) -> str:
             f"GET /goods/all?page=1&count=20, WORKERS={workers}",
             get("/goods/all?page=1&count=20"),
             CONCURRENCY,
-            DURATION_S,
+            ctx.seconds,
         )
         placed = await run_load(
             ctx.base_url,
             f"POST /orders, WORKERS={workers}",
             order,
             CONCURRENCY,
-            DURATION_S,
+            ctx.seconds,
             variants=400,
         )
         ctx.stop_server()
@@ -350,7 +303,7 @@ async def scale(ctx: Context) -> str:
     return (
         f"Data: {data}; each order buys one unit of two variations (or one), 400 distinct guest "
         f"buyers, notifications queued in the outbox. {CONCURRENCY} connections "
-        f"({load_client()}), {DURATION_S:.0f} s per route; both worker counts in one run.\n\n"
+        f"({load_client()}), {ctx.seconds:.0f} s per route; both worker counts in one run.\n\n"
         f"{table([page_1, orders_1, page_2, orders_2])}\n\n"
         f"- Page of 20: WORKERS=2 / WORKERS=1 = {page_2.rps / page_1.rps:.2f}x.\n"
         f"- POST /orders: WORKERS=2 / WORKERS=1 = {orders_2.rps / orders_1.rps:.2f}x."
@@ -364,6 +317,7 @@ SCENARIOS = {
     "orders": orders,
     "events": events,
     "scale": scale,
+    "hotpaths": hotpaths,
     "commerceml": commerceml,
     "onec_orders": onec_orders,
     "search": search,

@@ -71,7 +71,7 @@ async def run_wrk(
         handle.write(script)
     process = await asyncio.create_subprocess_exec(
         "wrk",
-        f"-t{min(2, concurrency)}",
+        "-t1",
         f"-c{concurrency}",
         f"-d{int(duration_s)}s",
         "--latency",

@@ -14,18 +14,43 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
+
+
+class ReadOnlySession(Session):
+    """The session of a read-only request; a write through it is a bug, refused at once."""
+
+
+class WriteInReadOnlySession(RuntimeError):
+    pass
+
+
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_statement_writes(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise WriteInReadOnlySession("a read-only request tried to write")
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_flushed_writes(session, _context, _instances) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise WriteInReadOnlySession("a read-only request tried to write")
 
 
 class Database:
     """The engine and the session factory of one process."""
 
     def __init__(
-        self, url: str, pool_size: int = 10, echo: bool = False, busy_timeout_s: float = 30
+        self, url: str, pool_size: int = 20, echo: bool = False, busy_timeout_s: float = 30
     ):
-        """`busy_timeout_s`: how long SQLite waits for another writer's lock."""
+        """`pool_size`: the most PostgreSQL connections this process opens (kept once open);
+        `busy_timeout_s`: how long SQLite waits for another writer's lock."""
         self.url = url
         self.engine = create_engine(url, pool_size, echo, busy_timeout_s)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessionmaker = async_sessionmaker(
+            _read_engine(self.engine), expire_on_commit=False, sync_session_class=ReadOnlySession
+        )
 
     @property
     def dialect(self) -> str:
@@ -33,6 +58,10 @@ class Database:
 
     def session(self) -> AsyncSession:
         return self.sessionmaker()
+
+    def read_session(self) -> AsyncSession:
+        """A session for reads only: no BEGIN/COMMIT round trips on PostgreSQL."""
+        return self.read_sessionmaker()
 
     def begin(self):
         """One transaction: committed when the block ends, rolled back on any error."""
@@ -42,14 +71,25 @@ class Database:
         await self.engine.dispose()
 
 
+def _read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """PostgreSQL: each statement on its own (autocommit); under READ COMMITTED a transaction
+    gives a read's statements no common snapshot either, so only the BEGIN and COMMIT round
+    trips go. SQLite: a deferred transaction, which takes no write lock."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine.execution_options(read_only=True)
+
+
 def create_engine(
-    url: str, pool_size: int = 10, echo: bool = False, busy_timeout_s: float = 30
+    url: str, pool_size: int = 20, echo: bool = False, busy_timeout_s: float = 30
 ) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, echo, busy_timeout_s)
+    # Every connection opened stays in the pool: an overflow connection would be closed on
+    # return, and opening one (TLS attempt, a new server process) costs more than many queries.
     engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, echo=echo
+        url, pool_size=pool_size, max_overflow=0, pool_recycle=1800, echo=echo
     )
 
     @event.listens_for(engine.sync_engine, "checkout")
@@ -112,6 +152,7 @@ def _sqlite_engine(url: str, echo: bool, busy_timeout_s: float) -> AsyncEngine:
     def _on_begin(connection):
         # Take the write lock up front: a deferred transaction that later writes can fail
         # with "database is locked" instead of waiting for the other writer.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get("read_only")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine

@@ -30,6 +30,11 @@ def order_total(lines: Iterable[tuple[int, int]], delivery_cost: int) -> int:
     return lines_subtotal(lines) + delivery_cost
 
 
+def payment_state(state: str | None, is_payed: bool) -> str:
+    """`unpaid`, `paid`, `partially_refunded` or `refunded`: the stored state names refunds only."""
+    return state or ("paid" if is_payed else "unpaid")
+
+
 def whole_rubles(amount: Decimal) -> int:
     """A price in rubles and kopecks as the shop keeps it: whole rubles, half up."""
     return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -48,6 +49,20 @@ def issue_token(
 
 
 def decode_token(secret: str, token: str) -> TokenClaims:
+    """The token's claims when it is well signed and not expired.
+
+    A token is verified once (signature, claims) and then only its expiry is checked: the
+    same client sends the same token with every request. Whether its subject may still act
+    is the database's to say, on every request (services/auth.py).
+    """
+    claims, expires_at = _verified(secret, token)
+    if expires_at <= time.time():
+        raise InvalidToken("Signature has expired")
+    return claims
+
+
+@lru_cache(maxsize=4096)
+def _verified(secret: str, token: str) -> tuple[TokenClaims, float]:
     try:
         claims = jwt.decode(
             token, secret, algorithms=["HS256"], options={"require": ["exp", "iat", "sub"]}
@@ -65,7 +80,8 @@ def decode_token(secret: str, token: str) -> TokenClaims:
     issued_at = claims["iat"]
     if not isinstance(issued_at, int | float):
         raise InvalidToken("bad claims")
-    return TokenClaims(role, subject_id, version, bool(claims.get("admin", False)), int(issued_at))
+    admin = bool(claims.get("admin", False))
+    return TokenClaims(role, subject_id, version, admin, int(issued_at)), claims["exp"]
 
 
 def new_api_key() -> str:

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ApiClient, Customer, StaffUser
+from db.queries.auth import CLIENT_SUBJECT, CUSTOMER_SUBJECT, STAFF_SUBJECT
 from helpers.passwords import verify_password
 from helpers.phones import normalize_phone
 from helpers.tokens import InvalidToken, TokenClaims, decode_token, hash_api_key, issue_token
@@ -36,30 +37,30 @@ async def load_principal(session: AsyncSession, secret: str, token: str) -> Prin
 
 def _issued_to(claims: TokenClaims, subject) -> bool:
     """False for a token older than its subject: SQLite may hand a deleted row's id to a new one."""
-    return subject is not None and claims.issued_at >= int(subject.created_at.timestamp())
+    return subject is not None and claims.issued_at >= int(subject["created_at"].timestamp())
 
 
 async def _subject(session: AsyncSession, claims: TokenClaims) -> Principal:
     if claims.role == "admin":
-        user = await session.get(StaffUser, claims.subject_id)
-        if not _issued_to(claims, user) or user.token_version != claims.version:
+        user = await STAFF_SUBJECT.first(session, id=claims.subject_id)
+        if not _issued_to(claims, user) or user["token_version"] != claims.version:
             raise Unauthorized()
-        return Principal("staff", user.id, True)
+        return Principal("staff", user["id"], True)
     if claims.role == "customer":
-        customer = await session.get(Customer, claims.subject_id)
+        customer = await CUSTOMER_SUBJECT.first(session, id=claims.subject_id)
         if (
             not _issued_to(claims, customer)
-            or customer.status != "active"
-            or customer.token_version != claims.version
+            or customer["status"] != "active"
+            or customer["token_version"] != claims.version
         ):
             raise Unauthorized()
-        return Principal("customer", customer.id, False)
-    client = await session.get(ApiClient, claims.subject_id)
+        return Principal("customer", customer["id"], False)
+    client = await CLIENT_SUBJECT.first(session, id=claims.subject_id)
     if not _issued_to(claims, client):
         raise Unauthorized()
-    if not client.is_active:
+    if not client["is_active"]:
         raise PermissionDenied("API client is inactive")
-    return Principal("api_client", client.id, client.is_admin)
+    return Principal("api_client", client["id"], client["is_admin"])
 
 
 async def login_staff(session: AsyncSession, secret: str, ttl_min: int, login: str, password: str):

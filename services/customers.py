@@ -16,6 +16,7 @@ from db.models import (
     SocialAccount,
 )
 from db.models.base import utcnow
+from db.queries.customers import CUSTOMER_PROFILE
 from db.queries.matching import contains_text
 from helpers.passwords import hash_password, verify_password
 from helpers.phones import normalize_phone
@@ -59,6 +60,14 @@ def created_payload(customer: Customer) -> dict:
         "is_registered": customer.is_registered,
         "source": customer.source,
     }
+
+
+async def customer_profile(session: AsyncSession, customer_id: int):
+    """The customer's row as the API shows it."""
+    customer = await CUSTOMER_PROFILE.first(session, id=customer_id)
+    if customer is None:
+        raise NotFound("Customer not found")
+    return customer
 
 
 async def get_customer(session: AsyncSession, customer_id: int, for_update=False) -> Customer:

@@ -21,6 +21,7 @@ from db.models import (
     Structure,
     Variation,
 )
+from db.prepared import PreparedRead
 from helpers.transliteration import latin_to_cyrillic
 from services.catalog import bump_catalog_version
 from services.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
@@ -47,17 +48,26 @@ DIRECTORIES = {
 }
 
 
+ALL_ITEMS = {
+    kind: PreparedRead(select(directory.model.__table__).order_by(directory.model.id))
+    for kind, directory in DIRECTORIES.items()
+}
+
+
 async def list_items(session: AsyncSession, kind: str, parent_id=UNSET, name: str | None = None):
-    model = DIRECTORIES[kind].model
-    query = select(model).order_by(model.id)
-    if parent_id is not UNSET:
+    """Rows of the directory by id; categories by parent (None: top level) and by name."""
+    if parent_id is UNSET:
+        items = await ALL_ITEMS[kind].rows(session)
+    else:
+        table = DIRECTORIES[kind].model.__table__
+        query = select(table).order_by(table.c.id)
         query = query.where(
-            model.parent_id.is_(None) if parent_id is None else model.parent_id == parent_id
+            table.c.parent_id.is_(None) if parent_id is None else table.c.parent_id == parent_id
         )
-    items = list(await session.scalars(query))
+        items = (await session.execute(query)).mappings().all()
     if name is not None:
         wanted = {name.casefold(), latin_to_cyrillic(name).casefold()}
-        items = [item for item in items if item.name.casefold() in wanted]
+        items = [item for item in items if item["name"].casefold() in wanted]
     return items
 
 

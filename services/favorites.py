@@ -6,6 +6,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Favorite, Good
+from db.prepared import Extended
 from helpers.timestamps import within_days
 from services.activity import record_activity
 from services.customers import get_active_customer, get_customer
@@ -20,7 +21,7 @@ def _shown_good():
 
 
 async def add_favorite(session: AsyncSession, customer_id: int, good_id: int):
-    """(favorite, created): an existing favorite is returned unchanged."""
+    """(favorite with its good, created): an existing favorite is returned unchanged."""
     await get_active_customer(session, customer_id)
     good = await session.scalar(select(Good).where(Good.id == good_id, *_shown_good()))
     if good is None:
@@ -29,7 +30,7 @@ async def add_favorite(session: AsyncSession, customer_id: int, good_id: int):
         select(Favorite).where(Favorite.customer_id == customer_id, Favorite.good_id == good_id)
     )
     if existing is not None:
-        return existing, good, False
+        return Extended(existing, good=good), False
     favorite = Favorite(customer_id=customer_id, good_id=good_id)
     session.add(favorite)
     await session.flush()
@@ -37,7 +38,7 @@ async def add_favorite(session: AsyncSession, customer_id: int, good_id: int):
         session, "FavoriteAdded", customer_id=customer_id, favorite_id=favorite.id, good_id=good_id
     )
     await record_activity(session, "favorite_added", customer_id, {"good_id": good_id})
-    return favorite, good, True
+    return Extended(favorite, good=good), True
 
 
 async def list_favorites(session: AsyncSession, filters: dict, customer_id: int | None = None):
@@ -62,17 +63,7 @@ async def list_favorites(session: AsyncSession, filters: dict, customer_id: int 
         .limit(filters["limit"])
         .offset(filters["offset"])
     )
-    return [favorite_view(favorite, good) for favorite, good in rows], total or 0
-
-
-def favorite_view(favorite: Favorite, good: Good) -> dict:
-    return {
-        "id": favorite.id,
-        "customer_id": favorite.customer_id,
-        "good_id": favorite.good_id,
-        "created_at": favorite.created_at,
-        "good": good,
-    }
+    return [Extended(favorite, good=good) for favorite, good in rows], total or 0
 
 
 def parse_ids(raw) -> list[int]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Category, Color, Good, ProductsCare, Size, Structure, Variation
-from services.catalog import bump_catalog_version, colors_and_picks, images_of
+from db.models import Category, Good, ProductsCare, Structure
+from db.queries.goods import GOOD_DETAILS
+from db.queries.variations import GOOD_VARIATIONS, with_images
+from services.catalog import bump_catalog_version, colors_and_picks
 from services.errors import AlreadyExists, NotFound, ValidationFailed
 
 REFERENCES = {
@@ -76,73 +78,30 @@ async def delete_good(session: AsyncSession, good_id: int) -> None:
     await bump_catalog_version(session)
 
 
-def variation_fields(variation: Variation) -> dict:
-    """The Variation object of the API; `amount` is what can be sold."""
-    return {
-        "id": variation.id,
-        "good_id": variation.good_id,
-        "name": variation.name,
-        "color_id": variation.color_id,
-        "size_id": variation.size_id,
-        "price": variation.price,
-        "discounted_price": variation.discounted_price,
-        "variation_1c_id": variation.variation_1c_id,
-        "amount": max(variation.stock - variation.reserved, 0),
-        "barcode": variation.barcode,
-        "is_sale": variation.is_sale,
-        "is_new": variation.is_new,
-        "stock": variation.stock,
-        "reserved": variation.reserved,
-    }
-
-
-def variation_full(variation: Variation, color: Color, size: Size, images) -> dict:
-    return {
-        **variation_fields(variation),
-        "color": {"id": color.id, "name": color.name, "code": color.code},
-        "size": {"id": size.id, "name": size.name},
-        "size_name": size.name,
-        "images": [{"id": i.id, "url": i.url, "model_info": i.model_info} for i in images],
-    }
-
-
-async def full_variations(session: AsyncSession, *conditions) -> tuple[list, list[dict]]:
-    """Rows and VariationFull dicts of non-deleted variations, by id, in two queries."""
-    rows = (
-        await session.execute(
-            select(Variation, Color, Size)
-            .join(Good, Good.id == Variation.good_id)
-            .join(Color, Color.id == Variation.color_id)
-            .join(Size, Size.id == Variation.size_id)
-            .where(Variation.is_delete.is_(False), *conditions)
-            .order_by(Variation.id)
-        )
-    ).all()
-    images = await images_of(session, [variation.id for variation, _, _ in rows])
-    return rows, [variation_full(v, c, s, images.get(v.id, [])) for v, c, s in rows]
-
-
 async def good_details(session: AsyncSession, good_id: int) -> dict:
-    good = await get_good(session, good_id)
-    category = await session.get(Category, good.category_id)
-    structure = await session.get(Structure, good.structure_id)
-    care = await session.get(ProductsCare, good.products_care_id) if good.products_care_id else None
-    rows, variations = await full_variations(session, Variation.good_id == good_id)
-    _, picks = colors_and_picks(
-        good.default_variation,
-        ((v.id, c.id, c.name, c.code, s.id, s.name) for v, c, s in rows),
-    )
+    """The good's row with the names it refers to, its variations and those to show."""
+    good = await GOOD_DETAILS.first(session, id=good_id)
+    if good is None:
+        raise NotFound("Good not found")
+    variations = with_images(await GOOD_VARIATIONS.rows(session, good_id=good_id))
     return {
-        "good": good,
-        "category_name": category.name,
-        "structure_name": structure.name,
-        "products_care_name": care.name if care else None,
+        **good,
         "variations": variations,
-        "variations_to_show": picks,
+        "variations_to_show": variations_to_show(good["default_variation"], variations),
     }
+
+
+def variations_to_show(default_variation: int | None, variations: list) -> list[int]:
+    _, picks = colors_and_picks(
+        default_variation,
+        (
+            (v["id"], v["color_id"], v["color_name"], v["color_code"], v["size_id"], v["size_name"])
+            for v in variations
+        ),
+    )
+    return picks
 
 
 async def public_variations(session: AsyncSession, good_id: int) -> list[dict]:
     await get_good(session, good_id, public=True)
-    _, variations = await full_variations(session, Variation.good_id == good_id)
-    return variations
+    return with_images(await GOOD_VARIATIONS.rows(session, good_id=good_id))

@@ -7,6 +7,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Good, MarkingCode, OrderLine, Variation
+from db.prepared import Extended
 from services.errors import Conflict, NotFound, ValidationFailed
 from services.orders import get_order
 
@@ -32,25 +33,15 @@ async def _codes_of(session: AsyncSession, line_id: int) -> list[str]:
     return list(rows)
 
 
-def _view(line: OrderLine, codes: list[str]) -> dict:
-    return {
-        "order_id": line.order_id,
-        "line_id": line.id,
-        "variation_id": line.variation_id,
-        "quantity": line.amount,
-        "marking_codes": codes,
-    }
-
-
-async def line_codes(session: AsyncSession, order_id: int, line_id: int) -> dict:
+async def line_codes(session: AsyncSession, order_id: int, line_id: int) -> Extended:
     await get_order(session, order_id)
     line, _ = await _line_and_good(session, order_id, line_id)
-    return _view(line, await _codes_of(session, line_id))
+    return Extended(line, marking_codes=await _codes_of(session, line_id))
 
 
 async def replace_line_codes(
     session: AsyncSession, order_id: int, line_id: int, codes: list[str]
-) -> dict:
+) -> Extended:
     """The line's codes become `codes` (one per unit, each once in the order)."""
     # The order's row lock makes concurrent edits of its lines take turns.
     await get_order(session, order_id, for_update=True)
@@ -75,4 +66,4 @@ async def replace_line_codes(
     await session.execute(delete(MarkingCode).where(MarkingCode.line_id == line_id))
     session.add_all(MarkingCode(order_id=order_id, line_id=line_id, code=code) for code in codes)
     await session.flush()
-    return _view(line, list(codes))
+    return Extended(line, marking_codes=list(codes))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from db.models import (
     Variation,
 )
 from db.models.base import utcnow
+from db.prepared import Extended
 from db.queries.orders import (
     CONTACT_KEYS,
     DELIVERY_AND_INTAKE,
@@ -47,7 +49,7 @@ from services.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from services.order_views import basic_view, full_orders, line_view
+from services.order_views import full_orders
 from services.outbox import emit_event
 from services.status_changes import change_status
 from services.stock import Actor, Cause, hold_stock
@@ -197,16 +199,22 @@ async def _emit_guest_changes(session: AsyncSession, guest_id: int, contact: dic
 
 
 async def place_order_once(
-    session: AsyncSession, settings, data: dict, customer_id: int | None, key: str | None
+    session: AsyncSession,
+    settings,
+    data: dict,
+    customer_id: int | None,
+    key: str | None,
+    shape: Callable[[Any], dict],
 ) -> dict[str, Any]:
-    """Place an order; with an idempotency key a repeat returns the first order's body."""
+    """The body `shape` makes of a new order (its row with its lines under `variations`);
+    with an idempotency key a repeat gets the first order's body again."""
     if key is not None:
         # The caller is part of the request: another customer's replay is a reused key.
         stored = await claim_idempotency_key(session, key, {**data, "caller": customer_id})
         if stored is not None:
             return stored
     placed = await place_order(session, settings, dict(data), customer_id)
-    body = {**basic_view(placed["order"]), "variations": [line_view(x) for x in placed["lines"]]}
+    body = shape(Extended(placed["order"], variations=placed["lines"]))
     if key is not None:
         await remember_response(session, key, placed["order"].id, body)
     return body
@@ -307,7 +315,7 @@ async def get_order(session: AsyncSession, order_id: int, for_update: bool = Fal
     return order
 
 
-async def list_orders(session: AsyncSession, filters: dict) -> tuple[list[dict], int]:
+async def list_orders(session: AsyncSession, filters: dict) -> tuple[list[Extended], int]:
     conditions = []
     for key in ("status_id", "customer_id", "is_payed"):
         if key in filters:
@@ -327,7 +335,9 @@ async def list_orders(session: AsyncSession, filters: dict) -> tuple[list[dict],
     return full, total if total is not None else len(full)
 
 
-async def order_details(session: AsyncSession, order_id: int, owner_id: int | None = None) -> dict:
+async def order_details(
+    session: AsyncSession, order_id: int, owner_id: int | None = None
+) -> Extended:
     """The order; with `owner_id` only when it is that customer's (else as if it did not exist)."""
     order = await get_order(session, order_id)
     if owner_id is not None and order.customer_id != owner_id:
@@ -337,7 +347,7 @@ async def order_details(session: AsyncSession, order_id: int, owner_id: int | No
 
 async def customer_orders(
     session: AsyncSession, customer_id: int, limit: int, offset: int
-) -> tuple[list[dict], int]:
+) -> tuple[list[Extended], int]:
     """A customer's own orders, newest first."""
     await get_customer(session, customer_id)
     return await list_orders(

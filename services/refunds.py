@@ -7,12 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Order, PaymentAttempt, Refund
 from db.models.base import utcnow
+from db.prepared import Extended
 from db.queries.refunds import latest_attempt_in_state
-from helpers.money import to_rubles
 from helpers.sberbank import HELD, GatewayRefused, GatewayUnavailable, order_status_code
-from helpers.timestamps import format_timestamp
 from services.errors import BadGateway, Conflict, NotFound
-from services.order_views import payment_state
 from services.orders import claim_idempotency_key, get_order, remember_response
 from services.refund_plans import plan_refund, refund_state
 from services.refund_settlement import GatewayCall, gateway_call
@@ -93,41 +91,18 @@ async def start_refund(
     return refund.id, gateway_call(settings, refund, plan.receipt)
 
 
-def refund_view(refund: Refund, order: Order) -> dict:
-    return {
-        "id": refund.id,
-        "order_id": refund.order_id,
-        "kind": refund.kind,
-        "source": refund.source,
-        "state": refund.state,
-        "amount": to_rubles(refund.amount_kopecks),
-        "amount_kopecks": refund.amount_kopecks,
-        "delivery": refund.delivery,
-        "lines": refund.lines,
-        "restocked": refund.restocked,
-        "staff_user_id": refund.staff_user_id,
-        "gateway_code": refund.gateway_code,
-        "gateway_message": refund.gateway_message,
-        "created_at": format_timestamp(refund.created_at),
-        "settled_at": format_timestamp(refund.settled_at) if refund.settled_at else None,
-        "refunded_sum": to_rubles(order.refunded_kopecks),
-        "payment_state": payment_state(order),
-    }
+async def read_refund(session: AsyncSession, refund_id: int) -> Extended:
+    """The refund as committed, with its order (api.refunds.RefundSchema shows both)."""
+    refund = await session.get(Refund, refund_id, populate_existing=True)
+    order = await session.get(Order, refund.order_id, populate_existing=True)
+    return Extended(refund, order=order)
 
 
-async def read_refund(session: AsyncSession, refund_id: int) -> dict:
-    refund = await session.get(Refund, refund_id)
-    order = await session.get(Order, refund.order_id)
-    await session.refresh(refund)
-    await session.refresh(order)
-    return refund_view(refund, order)
-
-
-async def order_refunds(session: AsyncSession, order_id: int) -> list[dict]:
+async def order_refunds(session: AsyncSession, order_id: int) -> list[Extended]:
     order = await session.get(Order, order_id)
     if order is None:
         raise NotFound("Order not found")
     refunds = await session.scalars(
         select(Refund).where(Refund.order_id == order_id).order_by(Refund.id)
     )
-    return [refund_view(refund, order) for refund in refunds]
+    return [Extended(refund, order=order) for refund in refunds]

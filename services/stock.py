@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from db.catalog_version import catalog_changed
 from db.models import StockMovement, Variation
 from db.models.base import utcnow
 from db.models.stock import ACTOR_KINDS
@@ -118,6 +119,7 @@ async def _apply(
     """The new levels of the variations and the movements that led there."""
     if not levels:
         return
+    catalog_changed(session)
     now = utcnow()
     about = {
         "reason": cause.reason,

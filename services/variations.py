@@ -6,9 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Color, Good, Size, Variation
+from db.queries.variations import ALL_VARIATIONS, VARIATION, with_images
 from services.catalog import bump_catalog_version
 from services.errors import AlreadyExists, NotFound, ValidationFailed
-from services.goods import check_references, full_variations
+from services.goods import check_references
 from services.stock import Actor, Cause, set_variation_stock
 
 REFERENCES = {"color_id": (Color, "Color not found"), "size_id": (Size, "Size not found")}
@@ -95,14 +96,12 @@ async def delete_variation(session: AsyncSession, variation_id: int) -> None:
 
 
 async def public_variation(session: AsyncSession, variation_id: int) -> dict:
-    _, variations = await full_variations(
-        session, Variation.id == variation_id, Good.is_delete.is_(False)
-    )
+    """The variation of a good not deleted, with its color, size and images."""
+    variations = with_images(await VARIATION.rows(session, id=variation_id))
     if not variations:
         raise NotFound("Variation not found")
     return variations[0]
 
 
 async def all_public_variations(session: AsyncSession) -> list[dict]:
-    _, variations = await full_variations(session, Good.is_delete.is_(False))
-    return variations
+    return with_images(await ALL_VARIATIONS.rows(session))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from db.engine import Database
-from services.catalog import CatalogCache
 from services.commerceml import import_commerceml_file
 from services.staff_users import create_or_reset_admin
 from tests import commerceml_docs, factories
+from tests.response_schemas import ResponseLog
 from tests.support import (
     auth,
     create_database,
@@ -19,6 +21,9 @@ from tests.support import (
     start_server,
     truncate_all,
 )
+from transport.app import _import_endpoint_modules
+from transport.openapi import build_openapi
+from transport.routing import ROUTES
 
 
 def pytest_report_header(config):
@@ -50,8 +55,25 @@ async def db(settings):
 
 
 @pytest.fixture(scope="session")
-async def server(settings, db):
+def response_log():
+    """Every JSON answer of the run, checked against /openapi.json when the run ends."""
+    log = ResponseLog()
+    yield log
+    if not log.responses:
+        return
+    _import_endpoint_modules()
+    mismatches, unanswered = log.problems(build_openapi(ROUTES, "check"))
+    assert not mismatches, "bodies that differ from their declared schema:\n" + "\n".join(
+        sorted(set(mismatches))[:50]
+    )
+    if unanswered and os.environ.get("RESPONSE_SCHEMA_COVERAGE"):
+        pytest.fail("routes whose declared response no test received:\n" + "\n".join(unanswered))
+
+
+@pytest.fixture(scope="session")
+async def server(settings, db, response_log):
     running = await start_server(settings, db)
+    running.client.event_hooks["response"].append(response_log.record)
     yield running
     await running.stop()
 
@@ -67,12 +89,13 @@ async def app(server):
 
 
 @pytest.fixture
-async def make_server(settings, db):
+async def make_server(settings, db, response_log):
     """Start another server with some settings changed; stopped after the test."""
     started = []
 
     async def factory(**overrides):
         running = await start_server(settings.replace(**overrides), db)
+        running.client.event_hooks["response"].append(response_log.record)
         started.append(running)
         return running
 
@@ -85,9 +108,8 @@ async def make_server(settings, db):
 async def clean_tables(db, server):
     yield
     await truncate_all(db)
+    server.app.ctx.catalog_cache.clear()
     await server.app.ctx.rate_limits.reset()
-    # Emptied tables start the catalogue version again: pages of the last test must not match.
-    server.app.ctx.catalog_cache = CatalogCache()
 
 
 @pytest.fixture

@@ -131,6 +131,26 @@ async def test_delivery_type_cost(client, admin_headers):
         "/delivery_types", json={"name": "Почта", "cost": 10.5}, headers=admin_headers
     )
     assert fraction.status_code == 400
+    kind_id = calculated.json()["id"]
+    priced = await client.patch(
+        f"/delivery_types/{kind_id}", json={"cost": 450}, headers=admin_headers
+    )
+    assert priced.status_code == 200 and priced.json()["cost"] == 450
+    read = await client.get(f"/delivery_types/{kind_id}", headers=admin_headers)
+    assert read.json() == {"id": kind_id, "name": "СДЭК", "cost": 450}
+    listed = await client.get("/delivery_types/all")
+    assert [item["cost"] for item in listed.json()] == [300, 450]
+
+
+async def test_colors_are_listed_and_read_with_their_codes(client, admin_headers):
+    red = await client.post(
+        "/colors", json={"name": "Красный", "code": "#f00"}, headers=admin_headers
+    )
+    color_id = red.json()["id"]
+    read = await client.get(f"/colors/{color_id}", headers=admin_headers)
+    assert read.json() == {"id": color_id, "name": "Красный", "code": "#f00"}
+    listed = await client.get("/colors/all")
+    assert listed.json() == [{"id": color_id, "name": "Красный", "code": "#f00"}]
 
 
 async def test_categories_tree_filters_and_cycles(client, admin_headers):

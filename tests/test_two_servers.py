@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not is_postgresql(), reason="needs PostgreSQL")
 
 
-async def _start(settings, port: int, telegram_url: str) -> subprocess.Popen:
+async def start_server_process(settings, port: int, **overrides: str) -> subprocess.Popen:
+    """`main.py serve` on the tests' database and port `port`, once it answers."""
     env = {
         **os.environ,
         "APP_ENV": "development",
@@ -32,11 +33,9 @@ async def _start(settings, port: int, telegram_url: str) -> subprocess.Popen:
         "RATE_LIMITS_ENABLED": "false",
         "AUTO_MIGRATE": "false",
         "LOG_LEVEL": "warning",
-        "TELEGRAM_TOKEN": "1:x",
-        "TELEGRAM_API_BASE": telegram_url,
-        "TELEGRAM_ORDERS_CHAT_ID": "-1001",
-        "DISPATCHER_IN_SERVER": "true",
+        "DISPATCHER_IN_SERVER": "false",
         "MEDIA_ROOT": settings.MEDIA_ROOT,
+        **overrides,
     }
     process = subprocess.Popen(
         [sys.executable, "main.py", "serve"],
@@ -61,7 +60,17 @@ async def test_two_processes_never_oversell_or_send_twice(settings, db, client, 
     shop = await setup_shop(client, admin_headers, stock=12)
     telegram = await FakeTelegram().start()
     ports = [free_port(), free_port()]
-    servers = [await _start(settings, port, telegram.base_url) for port in ports]
+    servers = [
+        await start_server_process(
+            settings,
+            port,
+            TELEGRAM_TOKEN="1:x",
+            TELEGRAM_API_BASE=telegram.base_url,
+            TELEGRAM_ORDERS_CHAT_ID="-1001",
+            DISPATCHER_IN_SERVER="true",
+        )
+        for port in ports
+    ]
     body = order_body(
         shop, variations=[{"variation_id": shop["first"]["id"], "amount": 1, "current_price": 4990}]
     )

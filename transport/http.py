@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Any
 
 from marshmallow import Schema, fields
@@ -15,6 +16,7 @@ from sanic.response import json as json_response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.base import load
+from api.dumping import dumper
 from services.errors import DomainError, NulCharacter
 from services.stock import SYSTEM, Actor
 
@@ -70,12 +72,26 @@ def json_body(request: Request) -> Any:
     return value
 
 
-def load_body(request: Request, schema: Schema, partial: bool = False) -> dict:
-    return load(schema, json_body(request), partial=partial)
+SchemaLike = Schema | type[Schema]
 
 
-def query_dict(request: Request, schema: Schema) -> dict[str, Any]:
+@cache
+def _schema(schema_class: type[Schema]) -> Schema:
+    # Building a schema deep-copies its fields; one instance per class serves every request.
+    return schema_class()
+
+
+def schema_instance(schema: SchemaLike) -> Schema:
+    return _schema(schema) if isinstance(schema, type) else schema
+
+
+def load_body(request: Request, schema: SchemaLike, partial: bool = False) -> dict:
+    return load(schema_instance(schema), json_body(request), partial=partial)
+
+
+def query_dict(request: Request, schema: SchemaLike) -> dict[str, Any]:
     """Query args as a dict: list fields get every value, others the first one."""
+    schema = schema_instance(schema)
     data: dict[str, Any] = {}
     for key, values in request.args.items():
         if _holds_nul([key, values]):
@@ -85,16 +101,26 @@ def query_dict(request: Request, schema: Schema) -> dict[str, Any]:
     return data
 
 
-def load_query(request: Request, schema: Schema) -> dict:
+def load_query(request: Request, schema: SchemaLike) -> dict:
+    schema = schema_instance(schema)
     return schema.load(query_dict(request, schema))
 
 
 def request_session(request: Request) -> AsyncSession:
-    """The request's session, opened on first use; auth and the handler share its connection."""
+    """The request's session, opened on first use; auth and the handler share its connection.
+
+    A read-only route (transport.routing.RouteSpec.reads_only) gets a read-only session."""
     session = getattr(request.ctx, "session", None)
     if session is None:
-        session = request.ctx.session = request.app.ctx.db.session()
+        db = request.app.ctx.db
+        session = db.read_session() if _reads_only(request) else db.session()
+        request.ctx.session = session
     return session
+
+
+def _reads_only(request: Request) -> bool:
+    spec = getattr(request.ctx, "route_spec", None)
+    return spec is not None and spec.reads_only
 
 
 async def close_request_session(request: Request) -> None:
@@ -109,7 +135,7 @@ async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's one transaction: committed when the block ends, rolled back on error.
 
     It goes on from the auth check's reads on the same connection, so an authenticated
-    request pays one BEGIN and one COMMIT in all.
+    request pays one BEGIN and one COMMIT in all; a read-only route pays neither on PostgreSQL.
     """
     session = request_session(request)
     try:
@@ -117,15 +143,19 @@ async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
     except BaseException:
         await session.rollback()
         raise
-    await session.commit()
+    if not _reads_only(request):
+        await session.commit()
 
 
 def reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HTTPResponse:
     return json_response(data, status=status, headers=headers, dumps=dumps)
 
 
-def dump(schema: Schema, obj: Any, status: int = 200, **kwargs: Any) -> HTTPResponse:
-    return reply(schema.dump(obj), status=status, **kwargs)
+def dump(
+    schema: type[Schema], obj: Any, status: int = 200, many: bool = False, **kwargs: Any
+) -> HTTPResponse:
+    """The response `schema` makes of `obj` (compiled once per schema, see api/dumping.py)."""
+    return reply(dumper(schema, many)(obj), status=status, **kwargs)
 
 
 def no_content() -> HTTPResponse:

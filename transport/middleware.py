@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import time
-import uuid
 
 from sanic import Request
 from sanic.response import HTTPResponse
 
 from helpers import metrics
-from helpers.logs import request_id_var
+from helpers.logs import AccessLog, new_request_id, request_id_var
 from transport.errors import CLIENT_CLOSED_REQUEST
 
-log = logging.getLogger("shop.access")
+access_log = AccessLog()
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-ID"
 EXPOSED_HEADERS = "X-Total-Count, X-Request-ID, Retry-After"
+CLOSED_MESSAGE = "client closed the request"
 
 
-async def start_request(request: Request) -> None:
+def start_request(request: Request) -> None:
+    """Called as the request is made (transport.timeouts.ShopRequest), before any middleware."""
     incoming = request.headers.get("x-request-id", "")
-    request.ctx.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+    request.ctx.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else new_request_id()
     request.ctx.started = time.perf_counter()
     request_id_var.set(request.ctx.request_id)
 
@@ -31,7 +31,7 @@ async def start_request(request: Request) -> None:
 async def finish_request(request: Request, response: HTTPResponse) -> None:
     request_id = getattr(request.ctx, "request_id", None)
     if request_id is None:
-        await start_request(request)
+        start_request(request)
         request_id = request.ctx.request_id
     response.headers["X-Request-ID"] = request_id
     dispatcher = request.app.ctx.dispatcher
@@ -44,15 +44,9 @@ async def finish_request(request: Request, response: HTTPResponse) -> None:
     spec = getattr(request.ctx, "route_spec", None)
     if spec is not None and spec.observe is not None:
         spec.observe(request, response)
-    log.info(
-        "request" if response.status != CLIENT_CLOSED_REQUEST else "client closed the request",
-        extra={
-            "method": request.method,
-            "route": route,
-            "status": response.status,
-            "duration_ms": round(elapsed * 1000, 2),
-        },
-    )
+    if access_log.enabled():
+        message = "request" if response.status != CLIENT_CLOSED_REQUEST else CLOSED_MESSAGE
+        access_log.write(request_id, request.method, route, response.status, elapsed, message)
 
 
 def _add_cors_headers(request: Request, response: HTTPResponse) -> None:

@@ -130,6 +130,8 @@ def _responses(route: RouteSpec) -> dict[str, Any]:
         schema: Any = route.response
         if route.many:
             schema = {"type": "array", "items": route.response}
+        if route.paged is not None:
+            schema = {"oneOf": [schema, route.paged]}
         success["content"] = {"application/json": {"schema": schema}}
     elif route.plain_text:
         success["content"] = {

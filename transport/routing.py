@@ -49,6 +49,8 @@ class RouteSpec:
     query: type[Schema] | None = None
     response: type[Schema] | None = None
     many: bool = False
+    # The shape answered instead when the request asks for a page (limit/offset).
+    paged: type[Schema] | None = None
     status: int = 200
     errors: tuple[int, ...] = ()
     # Bytes, or the name of the setting that holds them; None: the app's largest upload.
@@ -60,9 +62,15 @@ class RouteSpec:
     error_detail: bool = False
     # Receives its body and answers within UPLOAD_TIMEOUT_S rather than the normal limits.
     long_running: bool = False
+    # A GET that changes data says so; every other GET runs in a read-only session.
+    writes: bool = False
     # Called with every answer of the route, errors included (e.g. to count them).
     observe: Callable[[Request, HTTPResponse], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reads_only(self) -> bool:
+        return self.methods == ("GET",) and not self.writes
 
     def max_body(self, settings) -> int | None:
         if isinstance(self.body_limit, str):
@@ -94,8 +102,9 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
         @functools.wraps(handler)
         async def guarded(request: Request, **params: Any) -> HTTPResponse:
             from transport.auth import authorize
+            from transport.timeouts import apply_route_limits
 
-            request.ctx.route_spec = spec
+            apply_route_limits(request, spec)
             limit = spec.max_body(request.app.ctx.settings)
             if limit is not None and len(request.body or b"") > limit:
                 raise TooLarge("Request body too large")

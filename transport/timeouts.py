@@ -14,14 +14,22 @@ from sanic import Request, Sanic
 from sanic.exceptions import RequestTimeout
 
 from config import Settings
+from transport.middleware import start_request
 
 
 class ShopRequest(Request):
-    """A request whose body must arrive whole within the route's deadline."""
+    """A request with its id and start time from the moment it is made, whose body must
+    arrive whole within the route's deadline."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        start_request(self)
 
     async def receive_body(self) -> None:
         if self.body:
             return
+        route = self.route
+        apply_route_limits(self, getattr(route.ctx, "spec", None) if route else None)
         try:
             async with asyncio.timeout(_body_deadline(self)):
                 await super().receive_body()
@@ -40,10 +48,10 @@ def _body_deadline(request: Request) -> float:
     return settings.REQUEST_TIMEOUT_S
 
 
-async def apply_route_limits(request: Request, route, **_context) -> None:
-    """Runs once the route is known and before its body is read."""
+def apply_route_limits(request: Request, spec) -> None:
+    """The route's time and size limits, set once the route is known: before its body is read
+    (ShopRequest.receive_body) and again before its handler runs (transport.routing)."""
     settings: Settings = request.app.ctx.settings
-    spec = getattr(route.ctx, "spec", None)
     request.ctx.route_spec = spec
     long_running = spec is not None and spec.long_running
     stream = request.stream
@@ -62,4 +70,3 @@ def configure_timeouts(app: Sanic, settings: Settings) -> None:
     app.config.REQUEST_TIMEOUT = settings.REQUEST_TIMEOUT_S
     app.config.RESPONSE_TIMEOUT = settings.RESPONSE_TIMEOUT_S
     app.config.KEEP_ALIVE_TIMEOUT = settings.KEEP_ALIVE_TIMEOUT_S
-    app.add_signal(apply_route_limits, "http.routing.after")

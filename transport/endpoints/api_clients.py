@@ -6,7 +6,7 @@ from sanic import Request
 
 from api.users import AccessTokenSchema, ApiKeySchema
 from services import auth
-from transport.http import load_body, reply, transaction
+from transport.http import dump, load_body, transaction
 from transport.limits import login_attempt
 from transport.routing import PUBLIC, route
 
@@ -21,11 +21,11 @@ from transport.routing import PUBLIC, route
     summary="Exchange an API key for a token",
 )
 async def issue_api_token(request: Request):
-    data = load_body(request, ApiKeySchema())
+    data = load_body(request, ApiKeySchema)
     settings = request.app.ctx.settings
     # The key is the secret itself: its failures count per IP, whatever key was tried.
     async with login_attempt(request, "api_client"), transaction(request) as session:
         result = await auth.exchange_api_key(
             session, settings.JWT_SECRET, settings.API_TOKEN_TTL_MIN, data["api_key"]
         )
-    return reply(result)
+    return dump(AccessTokenSchema, result)

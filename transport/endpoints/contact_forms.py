@@ -23,7 +23,7 @@ from transport.routing import PUBLIC, route
 )
 async def submit_contact_form(request: Request):
     await limit_request(request, "signup")
-    data = load_body(request, ContactFormCreateSchema())
+    data = load_body(request, ContactFormCreateSchema)
     async with transaction(request) as session:
         form = await contact_forms.submit_contact_form(session, request.app.ctx.settings, data)
-    return dump(ContactFormSchema(), form, status=201)
+    return dump(ContactFormSchema, form, status=201)

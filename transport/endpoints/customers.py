@@ -43,12 +43,12 @@ CUSTOMER = "/customers/<customer_id:int>"
 )
 async def register_customer(request: Request):
     await limit_request(request, "signup")
-    data = load_body(request, CustomerCreateSchema())
+    data = load_body(request, CustomerCreateSchema)
     async with transaction(request) as session:
         customer = await customers.register_customer(
             session, request.app.ctx.settings.BCRYPT_ROUNDS, data
         )
-    return dump(CustomerSchema(), customer, status=201)
+    return dump(CustomerSchema, customer, status=201)
 
 
 @route(
@@ -61,14 +61,14 @@ async def register_customer(request: Request):
     summary="Customer login",
 )
 async def log_in_customer(request: Request):
-    data = load_body(request, CustomerLoginSchema())
+    data = load_body(request, CustomerLoginSchema)
     settings = request.app.ctx.settings
     attempt = login_attempt(request, "customer", data["login"])
     async with attempt, transaction(request) as session:
         result = await customers.log_in(
             session, settings.JWT_SECRET, settings.JWT_CUSTOMER_TTL_MIN, **data
         )
-    return reply(result)
+    return dump(CustomerTokenSchema, result)
 
 
 @route(
@@ -81,10 +81,10 @@ async def log_in_customer(request: Request):
     summary="List customers",
 )
 async def list_customers(request: Request):
-    filters = load_query(request, CustomerListQuerySchema())
+    filters = load_query(request, CustomerListQuerySchema)
     async with transaction(request) as session:
         items, count = await customers.list_customers(session, filters)
-    return reply({"items": CustomerSchema(many=True).dump(items), "count": count})
+    return dump(CustomerPageSchema, {"items": items, "count": count})
 
 
 @route(
@@ -97,8 +97,8 @@ async def list_customers(request: Request):
 )
 async def read_customer(request: Request, customer_id: int):
     async with transaction(request) as session:
-        customer = await customers.get_customer(session, customer_id)
-    return dump(CustomerSchema(), customer)
+        customer = await customers.customer_profile(session, customer_id)
+    return dump(CustomerSchema, customer)
 
 
 @route(
@@ -111,11 +111,11 @@ async def read_customer(request: Request, customer_id: int):
     summary="Edit a customer",
 )
 async def update_customer(request: Request, customer_id: int):
-    data = load_body(request, CustomerUpdateSchema())
+    data = load_body(request, CustomerUpdateSchema)
     rounds = request.app.ctx.settings.BCRYPT_ROUNDS
     async with transaction(request) as session:
         customer = await customers.update_customer(session, rounds, customer_id, data)
-    return dump(CustomerSchema(), customer)
+    return dump(CustomerSchema, customer)
 
 
 @route(
@@ -128,12 +128,12 @@ async def update_customer(request: Request, customer_id: int):
     summary="Replace contacts",
 )
 async def replace_contacts(request: Request, customer_id: int):
-    data = load_body(request, ContactsSchema())
+    data = load_body(request, ContactsSchema)
     async with transaction(request) as session:
         customer = await customers.replace_contacts(
             session, customer_id, data["email"], data["phone_number"]
         )
-    return dump(CustomerSchema(), customer)
+    return dump(CustomerSchema, customer)
 
 
 @route(
@@ -161,7 +161,7 @@ async def soft_delete_customer(request: Request, customer_id: int):
 async def restore_customer(request: Request, customer_id: int):
     async with transaction(request) as session:
         customer = await customers.restore(session, customer_id)
-    return dump(CustomerSchema(), customer)
+    return dump(CustomerSchema, customer)
 
 
 @route(
@@ -188,7 +188,7 @@ async def erase_customer(request: Request, customer_id: int):
     summary="Import customers from the legacy database",
 )
 async def import_customers(request: Request):
-    data = load_body(request, ImportRequestSchema())
+    data = load_body(request, ImportRequestSchema)
     app = request.app
     # The import commits batch by batch on its own; the auth check's transaction ends here.
     await close_request_session(request)

@@ -28,28 +28,27 @@ def _register(kind: str, param: str) -> None:
     item_path = f"/{kind}/<{param}:int>"
 
     async def list_all(request: Request):
-        filters = load_query(request, CategoryQuerySchema()) if kind == "categories" else {}
+        filters = load_query(request, CategoryQuerySchema) if kind == "categories" else {}
         async with transaction(request) as session:
             items = await directories.list_items(session, kind, **filters)
-        return dump(out_schema(many=True), items)
+        return dump(out_schema, items, many=True)
 
     async def create(request: Request):
-        data = load_body(request, create_schema())
+        data = load_body(request, create_schema)
         async with transaction(request) as session:
             item = await directories.create_item(session, kind, data)
-        return dump(out_schema(), item, status=201)
+        return dump(out_schema, item, status=201)
 
     async def read(request: Request, **params):
         async with transaction(request) as session:
             item = await directories.get_item(session, kind, params[param])
-        return dump(out_schema(), item)
+        return dump(out_schema, item)
 
     async def update(request: Request, **params):
-        data = load_body(request, update_schema())
+        data = load_body(request, update_schema)
         async with transaction(request) as session:
             item = await directories.update_item(session, kind, params[param], data)
-        request.app.ctx.catalog_cache.invalidate()
-        return dump(out_schema(), item)
+        return dump(out_schema, item)
 
     async def delete(request: Request, **params):
         async with transaction(request) as session:

@@ -29,10 +29,10 @@ from transport.routing import ADMIN_API, route
     summary="Record an activity event",
 )
 async def record_event(request: Request):
-    data = load_body(request, EventInSchema())
+    data = load_body(request, EventInSchema)
     async with transaction(request) as session:
         event = await events.record_event(session, data)
-    return dump(ActivityEventSchema(), event, status=201)
+    return dump(ActivityEventSchema, event, status=201)
 
 
 @route(
@@ -63,7 +63,7 @@ async def record_batch(request: Request):
     summary="Activity events, newest first",
 )
 async def list_events(request: Request):
-    filters = load_query(request, EventQuerySchema())
+    filters = load_query(request, EventQuerySchema)
     async with transaction(request) as session:
         items, count = await events.list_events(session, filters)
     return reply({"items": ActivityEventSchema(many=True).dump(items), "count": count})
@@ -78,7 +78,7 @@ async def list_events(request: Request):
     summary="Events of all types per day",
 )
 async def all_types_daily(request: Request):
-    filters = load_query(request, StatsQuerySchema())
+    filters = load_query(request, StatsQuerySchema)
     async with transaction(request) as session:
         items, count = await events.daily_stats(session, filters)
     return reply({"items": items, "count": count})
@@ -93,7 +93,7 @@ async def all_types_daily(request: Request):
     summary="Events of one type per day",
 )
 async def type_daily(request: Request, event_type: str):
-    filters = load_query(request, StatsQuerySchema())
+    filters = load_query(request, StatsQuerySchema)
     async with transaction(request) as session:
         items, count = await events.daily_stats(session, filters, event_type)
     return reply({"items": items, "count": count})
@@ -108,7 +108,7 @@ async def type_daily(request: Request, event_type: str):
     summary="Events per distinct customer per day",
 )
 async def type_per_customer(request: Request, event_type: str):
-    filters = load_query(request, StatsQuerySchema())
+    filters = load_query(request, StatsQuerySchema)
     async with transaction(request) as session:
         items, count = await events.daily_stats(session, filters, event_type, per_customer=True)
     return reply({"items": items, "count": count})

@@ -12,7 +12,7 @@ from api.favorites import (
     FavoriteSchema,
 )
 from services import favorites
-from transport.http import json_body, load_body, load_query, reply, transaction
+from transport.http import dump, json_body, load_body, load_query, reply, transaction
 from transport.routing import ADMIN_API, ADMIN_SELF, route
 
 FAVORITES = "/customers/<customer_id:int>/favorites"
@@ -30,13 +30,10 @@ FavoritePageSchema = page_schema(FavoriteSchema, "FavoritePage")
     summary="Add a good to favorites",
 )
 async def add_favorite(request: Request, customer_id: int):
-    data = load_body(request, FavoriteAddSchema())
+    data = load_body(request, FavoriteAddSchema)
     async with transaction(request) as session:
-        favorite, good, created = await favorites.add_favorite(
-            session, customer_id, data["good_id"]
-        )
-        body = FavoriteSchema().dump(favorites.favorite_view(favorite, good))
-    return reply(body, status=201 if created else 200)
+        favorite, created = await favorites.add_favorite(session, customer_id, data["good_id"])
+    return dump(FavoriteSchema, favorite, status=201 if created else 200)
 
 
 @route(
@@ -49,10 +46,10 @@ async def add_favorite(request: Request, customer_id: int):
     summary="Favorites",
 )
 async def list_favorites(request: Request, customer_id: int):
-    filters = load_query(request, FavoriteQuerySchema())
+    filters = load_query(request, FavoriteQuerySchema)
     async with transaction(request) as session:
         items, count = await favorites.list_favorites(session, filters, customer_id)
-    return reply({"items": FavoriteSchema(many=True).dump(items), "count": count})
+    return dump(FavoritePageSchema, {"items": items, "count": count})
 
 
 @route(
@@ -82,7 +79,7 @@ async def remove_favorites(request: Request, customer_id: int):
     summary="Favorites of everyone",
 )
 async def all_favorites(request: Request):
-    filters = load_query(request, AllFavoritesQuerySchema())
+    filters = load_query(request, AllFavoritesQuerySchema)
     async with transaction(request) as session:
         items, count = await favorites.list_favorites(session, filters)
-    return reply({"items": FavoriteSchema(many=True).dump(items), "count": count})
+    return dump(FavoritePageSchema, {"items": items, "count": count})

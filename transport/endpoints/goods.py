@@ -5,16 +5,18 @@ from __future__ import annotations
 from sanic import Request
 from sanic.response import HTTPResponse, empty, raw
 
+from api.dumping import dumper
 from api.goods import (
     CatalogQuerySchema,
     GoodCreateSchema,
     GoodDetailSchema,
     GoodSchema,
     GoodUpdateSchema,
+    StorefrontGoodSchema,
 )
 from api.variations import VariationFullSchema
 from services import catalog, goods
-from transport.http import dump, load_body, load_query, no_content, reply, transaction
+from transport.http import dump, load_body, load_query, no_content, transaction
 from transport.routing import ADMIN, PUBLIC, route
 
 GOOD = "/goods/<good_id:int>"
@@ -32,11 +34,10 @@ CATALOG_CACHE_CONTROL = "public, max-age=0, must-revalidate"
     summary="Create a good",
 )
 async def create_good(request: Request):
-    data = load_body(request, GoodCreateSchema())
+    data = load_body(request, GoodCreateSchema)
     async with transaction(request) as session:
         good = await goods.create_good(session, data)
-    request.app.ctx.catalog_cache.invalidate()
-    return dump(GoodSchema(), good, status=201)
+    return dump(GoodSchema, good, status=201)
 
 
 @route(
@@ -44,18 +45,19 @@ async def create_good(request: Request):
     "GET",
     auth=PUBLIC,
     query=CatalogQuerySchema,
+    response=StorefrontGoodSchema,
+    many=True,
     errors=(400,),
     summary="Storefront catalogue (array; X-Total-Count with page)",
 )
 async def storefront(request: Request) -> HTTPResponse:
     cache = request.app.ctx.catalog_cache
-    page = catalog.cached_page(cache, request.query_string)
-    filters = load_query(request, CatalogQuerySchema()) if page is None else dict(page.filters)
-    if "page" not in filters:
-        filters.pop("count", None)
-    if page is None:
-        async with transaction(request) as session:
-            page = await catalog.storefront_page(session, cache, filters, request.query_string)
+    filters = cache.filters_of(
+        request.query_string,
+        lambda: catalog.storefront_filters(load_query(request, CatalogQuerySchema)),
+    )
+    shape = dumper(StorefrontGoodSchema, many=True)
+    page = await catalog.storefront_page(request.app.ctx.db, cache, filters, shape)
     headers = {"ETag": page.etag, "Cache-Control": CATALOG_CACHE_CONTROL}
     if "page" in filters:
         headers["X-Total-Count"] = str(page.total)
@@ -75,8 +77,7 @@ async def storefront(request: Request) -> HTTPResponse:
 async def read_good(request: Request, good_id: int):
     async with transaction(request) as session:
         details = await goods.good_details(session, good_id)
-    body = {**GoodSchema().dump(details.pop("good")), **details}
-    return reply(body)
+    return dump(GoodDetailSchema, details)
 
 
 @route(
@@ -89,18 +90,16 @@ async def read_good(request: Request, good_id: int):
     summary="Edit a good",
 )
 async def update_good(request: Request, good_id: int):
-    data = load_body(request, GoodUpdateSchema())
+    data = load_body(request, GoodUpdateSchema)
     async with transaction(request) as session:
         good = await goods.update_good(session, good_id, data)
-    request.app.ctx.catalog_cache.invalidate()
-    return dump(GoodSchema(), good)
+    return dump(GoodSchema, good)
 
 
 @route(GOOD, "DELETE", auth=ADMIN, status=204, errors=(401, 403, 404), summary="Soft-delete a good")
 async def delete_good(request: Request, good_id: int):
     async with transaction(request) as session:
         await goods.delete_good(session, good_id)
-    request.app.ctx.catalog_cache.invalidate()
     return no_content()
 
 
@@ -116,4 +115,4 @@ async def delete_good(request: Request, good_id: int):
 async def good_variations(request: Request, good_id: int):
     async with transaction(request) as session:
         variations = await goods.public_variations(session, good_id)
-    return reply(variations)
+    return dump(VariationFullSchema, variations, many=True)

@@ -13,7 +13,7 @@ from api.health import HealthSchema
 from helpers.metrics import MULTIPROCESS, exposition
 from services import health
 from services.errors import Unauthorized
-from transport.http import InvalidJSON, json_body, reply
+from transport.http import InvalidJSON, dump, json_body, reply
 from transport.routing import PUBLIC, route
 
 
@@ -44,7 +44,7 @@ async def health_check(request: Request):
         app.ctx.rate_limits,
     )
     body = {"service": app.ctx.settings.SERVICE_NAME, **report}
-    return reply(body, status=200 if report["status"] == "healthy" else 503)
+    return dump(HealthSchema, body, status=200 if report["status"] == "healthy" else 503)
 
 
 @route("/metrics", "GET", auth=PUBLIC, errors=(401,), summary="Prometheus metrics")

@@ -41,13 +41,12 @@ async def upload_image(request: Request):
     settings = request.app.ctx.settings
     if len(request.body or b"") > max(settings.IMAGE_MAX_BYTES, settings.UPLOAD_MAX_BYTES):
         raise TooLarge("Image is too large")
-    query = load_query(request, ImageQuerySchema())
+    query = load_query(request, ImageQuerySchema)
     upload = request.files.get("image") if request.files else None
     async with transaction(request) as session:
         image = await images.upload_image(
             session, settings, query["variation_id"], upload.body if upload else None
         )
-    request.app.ctx.catalog_cache.invalidate()
     url = f"{settings.PUBLIC_BASE_URL.rstrip('/')}/images/{image.url}"
     return reply({"image_url": url, "variation_id": image.variation_id}, status=201)
 
@@ -73,5 +72,4 @@ async def serve_image(request: Request, img_path: str):
 async def delete_image(request: Request, img_path: str):
     async with transaction(request) as session:
         await images.delete_image(session, request.app.ctx.settings.MEDIA_ROOT, unquote(img_path))
-    request.app.ctx.catalog_cache.invalidate()
     return no_content()

@@ -7,7 +7,7 @@ from sanic import Request
 from api.marking_codes import LineMarkingCodesSchema, MarkingCodesSchema
 from services import marking_codes
 from transport.endpoints.orders import ORDER
-from transport.http import load_body, reply, transaction
+from transport.http import dump, load_body, transaction
 from transport.routing import ADMIN, route
 
 LINE_CODES = f"{ORDER}/lines/<line_id:int>/marking_codes"
@@ -23,8 +23,8 @@ LINE_CODES = f"{ORDER}/lines/<line_id:int>/marking_codes"
 )
 async def read_line_codes(request: Request, order_id: int, line_id: int):
     async with transaction(request) as session:
-        body = await marking_codes.line_codes(session, order_id, line_id)
-    return reply(body)
+        line = await marking_codes.line_codes(session, order_id, line_id)
+    return dump(LineMarkingCodesSchema, line)
 
 
 @route(
@@ -38,9 +38,9 @@ async def read_line_codes(request: Request, order_id: int, line_id: int):
     "one per unit, each once in the order; the next payment receipt carries them)",
 )
 async def replace_line_codes(request: Request, order_id: int, line_id: int):
-    data = load_body(request, MarkingCodesSchema())
+    data = load_body(request, MarkingCodesSchema)
     async with transaction(request) as session:
-        body = await marking_codes.replace_line_codes(
+        line = await marking_codes.replace_line_codes(
             session, order_id, line_id, data["marking_codes"]
         )
-    return reply(body)
+    return dump(LineMarkingCodesSchema, line)

@@ -48,6 +48,8 @@ _EXCHANGE = {
     "answers": PLAIN,
     "body_limit": "ONEC_FILE_LIMIT",
     "long_running": True,
+    # checkauth, init, import, query and success come as GETs and write the exchange's rows.
+    "writes": True,
     "observe": _count,
     "errors": (400, 401, 404, 413, 503),
     "extra": {"other_answers": (XML,)},
@@ -67,7 +69,7 @@ async def bitrix_exchange(request: Request):
 
 
 async def _exchange(request: Request) -> HTTPResponse:
-    call = load_query(request, ExchangeQuerySchema())
+    call = load_query(request, ExchangeQuerySchema)
     onec_session = getattr(request.ctx, "onec_session", None)
     session_id = onec_session.id if onec_session is not None else None
     try:
@@ -141,7 +143,6 @@ async def _sale_file(request: Request, call: dict) -> HTTPResponse:
             call.get("filename"),
             request.body or b"",
         )
-    request.app.ctx.catalog_cache.invalidate()
     return _plain("success")
 
 
@@ -165,7 +166,6 @@ async def _success(request: Request, call: dict) -> HTTPResponse:
         await onec_orders.confirm_export(
             session, request.app.ctx.settings, request.ctx.onec_session
         )
-    request.app.ctx.catalog_cache.invalidate()
     return _plain("success")
 
 
@@ -201,7 +201,7 @@ _MODES = {
     "counts (optional filters `type`, `outcome`)",
 )
 async def exchange_log(request: Request):
-    filters = load_query(request, ExchangeLogQuerySchema())
+    filters = load_query(request, ExchangeLogQuerySchema)
     async with transaction(request) as session:
         rows, count = await onec_exchange.list_exchanges(session, filters)
-    return dump(ExchangePageSchema(), {"items": rows, "count": count})
+    return dump(ExchangePageSchema, {"items": rows, "count": count})

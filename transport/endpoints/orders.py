@@ -5,6 +5,7 @@ from __future__ import annotations
 from sanic import Request
 
 from api.base import PageQuerySchema
+from api.dumping import dumper
 from api.orders import (
     OrderBasicSchema,
     OrderCreatedSchema,
@@ -13,10 +14,11 @@ from api.orders import (
     OrderListQuerySchema,
     OrderPageSchema,
     OrderUpdateSchema,
+    StatusChangePageSchema,
     StatusChangeQuerySchema,
     StatusChangeSchema,
 )
-from services import order_views, orders, status_changes
+from services import orders, status_changes
 from services.errors import ValidationFailed
 from transport.http import actor, dump, load_body, load_query, principal, reply, transaction
 from transport.limits import limit_request
@@ -49,11 +51,11 @@ async def place_order(request: Request):
     data = load_body(request, ORDER_CREATE)
     key = idempotency_key(request)
     customer = principal(request)
+    buyer = customer.id if customer else None
     async with transaction(request) as session:
         body = await orders.place_order_once(
-            session, request.app.ctx.settings, data, customer.id if customer else None, key
+            session, request.app.ctx.settings, data, buyer, key, dumper(OrderCreatedSchema)
         )
-    request.app.ctx.catalog_cache.invalidate()
     return reply(body, status=201)
 
 
@@ -64,16 +66,17 @@ async def place_order(request: Request):
     query=OrderListQuerySchema,
     response=OrderFullSchema,
     many=True,
+    paged=OrderPageSchema,
     errors=(400, 401, 403),
     summary="All orders (paged with limit/offset)",
 )
 async def list_orders(request: Request):
-    filters = load_query(request, OrderListQuerySchema())
+    filters = load_query(request, OrderListQuerySchema)
     async with transaction(request) as session:
         items, count = await orders.list_orders(session, filters)
     if "limit" in filters or "offset" in filters:
-        return reply({"items": items, "count": count})
-    return reply(items)
+        return dump(OrderPageSchema, {"items": items, "count": count})
+    return dump(OrderFullSchema, items, many=True)
 
 
 @route(
@@ -89,7 +92,7 @@ async def read_order(request: Request, order_id: int):
     owner_id = caller.id if caller.kind == "customer" else None
     async with transaction(request) as session:
         order = await orders.order_details(session, order_id, owner_id)
-    return reply(order)
+    return dump(OrderFullSchema, order)
 
 
 @route(
@@ -102,12 +105,12 @@ async def read_order(request: Request, order_id: int):
     summary="A customer's orders, newest first (paged)",
 )
 async def list_customer_orders(request: Request, customer_id: int):
-    page = load_query(request, PageQuerySchema())
+    page = load_query(request, PageQuerySchema)
     async with transaction(request) as session:
         items, count = await orders.customer_orders(
             session, customer_id, page["limit"], page["offset"]
         )
-    return reply({"items": items, "count": count})
+    return dump(OrderPageSchema, {"items": items, "count": count})
 
 
 @route(
@@ -120,14 +123,12 @@ async def list_customer_orders(request: Request, customer_id: int):
     summary="Edit an order or change its status",
 )
 async def update_order(request: Request, order_id: int):
-    data = load_body(request, OrderUpdateSchema())
+    data = load_body(request, OrderUpdateSchema)
     async with transaction(request) as session:
         order = await orders.update_order(
             session, request.app.ctx.settings, order_id, data, actor(request)
         )
-        body = order_views.basic_view(order)
-    request.app.ctx.catalog_cache.invalidate()
-    return reply(body)
+    return dump(OrderBasicSchema, order)
 
 
 @route(
@@ -142,7 +143,7 @@ async def update_order(request: Request, order_id: int):
 async def order_status_changes(request: Request, order_id: int):
     async with transaction(request) as session:
         changes = await status_changes.status_history(session, order_id)
-    return dump(StatusChangeSchema(many=True), changes)
+    return dump(StatusChangeSchema, changes, many=True)
 
 
 @route(
@@ -152,12 +153,14 @@ async def order_status_changes(request: Request, order_id: int):
     query=StatusChangeQuerySchema,
     response=StatusChangeSchema,
     many=True,
+    paged=StatusChangePageSchema,
     errors=(400, 401, 403),
     summary="All status changes (paged with limit/offset)",
 )
 async def all_status_changes(request: Request):
-    filters = load_query(request, StatusChangeQuerySchema())
+    filters = load_query(request, StatusChangeQuerySchema)
     async with transaction(request) as session:
         changes, count = await status_changes.all_status_changes(session, filters)
-    items = StatusChangeSchema(many=True).dump(changes)
-    return reply(items if count is None else {"items": items, "count": count})
+    if count is None:
+        return dump(StatusChangeSchema, changes, many=True)
+    return dump(StatusChangePageSchema, {"items": changes, "count": count})

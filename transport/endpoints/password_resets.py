@@ -7,7 +7,7 @@ from sanic import Request
 from api.base import MessageSchema
 from api.password_resets import PasswordResetConfirmSchema, PasswordResetRequestSchema
 from services import password_resets
-from transport.http import load_body, no_content, reply, transaction
+from transport.http import dump, load_body, no_content, transaction
 from transport.limits import limit_request
 from transport.routing import PUBLIC, route
 
@@ -25,13 +25,13 @@ SENT = "If the account exists, a reset link has been sent to its email"
     summary="Mail a password reset link (always 202: accounts are not disclosed)",
 )
 async def request_password_reset(request: Request):
-    data = load_body(request, PasswordResetRequestSchema())
+    data = load_body(request, PasswordResetRequestSchema)
     await limit_request(request, "signup", data["login"])
     async with transaction(request) as session:
         await password_resets.request_password_reset(
             session, request.app.ctx.settings, data["login"]
         )
-    return reply({"message": SENT}, status=202)
+    return dump(MessageSchema, {"message": SENT}, status=202)
 
 
 @route(
@@ -45,7 +45,7 @@ async def request_password_reset(request: Request):
 )
 async def confirm_password_reset(request: Request):
     await limit_request(request, "login")
-    data = load_body(request, PasswordResetConfirmSchema())
+    data = load_body(request, PasswordResetConfirmSchema)
     rounds = request.app.ctx.settings.BCRYPT_ROUNDS
     async with transaction(request) as session:
         await password_resets.confirm_password_reset(

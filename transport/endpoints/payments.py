@@ -9,7 +9,7 @@ from sanic import Request
 from api.payments import PaymentRegisteredSchema, PaymentStatusSchema, RegisterPaymentSchema
 from services import payments
 from services.errors import BadGateway, Conflict, NotFound
-from transport.http import load_body, reply, transaction
+from transport.http import dump, load_body, reply, transaction
 from transport.limits import limit_request
 from transport.routing import CHECKSUM, PUBLIC, route
 
@@ -43,13 +43,14 @@ async def register_payment(request: Request):
         raise Conflict(result.message)
     if result.outcome == "unavailable":
         raise BadGateway("Payment gateway unavailable")
-    return reply(result.body)
+    return dump(PaymentRegisteredSchema, result.body)
 
 
 @route(
     "/orders/<sberbank_order_id:uuid>/status_payment",
     "GET",
     auth=PUBLIC,
+    writes=True,
     response=PaymentStatusSchema,
     errors=(404, 502),
     summary="Payment status of an attempt",
@@ -60,7 +61,7 @@ async def payment_status(request: Request, sberbank_order_id: UUID):
         body = await payments.payment_status(
             session, app.ctx.settings, app.ctx.gateway, str(sberbank_order_id), app.ctx.alerts
         )
-    return reply(body)
+    return dump(PaymentStatusSchema, body)
 
 
 @route(

@@ -8,7 +8,7 @@ from api.refunds import RefundRequestSchema, RefundSchema
 from services import refund_settlement, refunds
 from services.errors import BadGateway
 from transport.endpoints.orders import ORDER, idempotency_key
-from transport.http import load_body, principal, reply, transaction
+from transport.http import dump, load_body, principal, transaction
 from transport.routing import ADMIN, route
 
 STATUS_OF_STATE = {"succeeded": 201, "pending": 202}
@@ -26,7 +26,7 @@ STATUS_OF_STATE = {"succeeded": 201, "pending": 202}
     "answered; the reconciliation settles it)",
 )
 async def refund_order(request: Request, order_id: int):
-    data = load_body(request, RefundRequestSchema())
+    data = load_body(request, RefundRequestSchema)
     key = idempotency_key(request)
     caller = principal(request)
     settings, gateway = request.app.ctx.settings, request.app.ctx.gateway
@@ -40,13 +40,12 @@ async def refund_order(request: Request, order_id: int):
         async with transaction(request) as session:
             await refund_settlement.settle_refund(session, settings, refund_id, outcome)
     async with transaction(request) as session:
-        body = await refunds.read_refund(session, refund_id)
-    request.app.ctx.catalog_cache.invalidate()
-    if body["state"] == "failed":
+        refund = await refunds.read_refund(session, refund_id)
+    if refund["state"] == "failed":
         raise BadGateway(
-            "Refund failed", refund_id=refund_id, gateway_message=body["gateway_message"]
+            "Refund failed", refund_id=refund_id, gateway_message=refund["gateway_message"]
         )
-    return reply(body, status=STATUS_OF_STATE[body["state"]])
+    return dump(RefundSchema, refund, status=STATUS_OF_STATE[refund["state"]])
 
 
 @route(
@@ -61,4 +60,4 @@ async def refund_order(request: Request, order_id: int):
 async def list_order_refunds(request: Request, order_id: int):
     async with transaction(request) as session:
         items = await refunds.order_refunds(session, order_id)
-    return reply(items)
+    return dump(RefundSchema, items, many=True)

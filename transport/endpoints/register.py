@@ -25,7 +25,7 @@ from transport.routing import PUBLIC, route
 )
 async def register_person(request: Request):
     await limit_request(request, "signup")
-    data = load_body(request, RegisterSchema())
+    data = load_body(request, RegisterSchema)
     async with transaction(request) as session:
         person = await register.register_person(session, data)
-    return dump(RegisteredSchema(), person, status=201)
+    return dump(RegisteredSchema, person, status=201)

@@ -41,10 +41,10 @@ async def list_social_accounts(request: Request, customer_id: int):
     summary="Link a social network",
 )
 async def link_social_account(request: Request, customer_id: int):
-    data = load_body(request, SocialAccountCreateSchema())
+    data = load_body(request, SocialAccountCreateSchema)
     async with transaction(request) as session:
         account = await social_accounts.link_account(session, customer_id, data)
-    return dump(SocialAccountSchema(), account, status=201)
+    return dump(SocialAccountSchema, account, status=201)
 
 
 @route(
@@ -57,12 +57,12 @@ async def link_social_account(request: Request, customer_id: int):
     summary="Change the reason of a link",
 )
 async def change_social_reason(request: Request, customer_id: int, account_id: int):
-    data = load_body(request, SocialAccountReasonSchema())
+    data = load_body(request, SocialAccountReasonSchema)
     async with transaction(request) as session:
         account = await social_accounts.change_reason(
             session, customer_id, account_id, data["reason"]
         )
-    return dump(SocialAccountSchema(), account)
+    return dump(SocialAccountSchema, account)
 
 
 @route(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sanic import Request
 
 from api.base import PageQuerySchema
-from api.stock import StockMovementPageSchema, StockMovementSchema
+from api.stock import StockMovementPageSchema
 from services import stock
-from transport.http import load_query, reply, transaction
+from transport.http import dump, load_query, transaction
 from transport.routing import ADMIN, route
 
 
@@ -21,9 +21,9 @@ from transport.routing import ADMIN, route
     summary="Movements of a variation's stock and reservation, newest first (paged)",
 )
 async def stock_history(request: Request, variation_id: int):
-    page = load_query(request, PageQuerySchema())
+    page = load_query(request, PageQuerySchema)
     async with transaction(request) as session:
         movements, count = await stock.stock_history(
             session, variation_id, page["limit"], page["offset"]
         )
-    return reply({"items": StockMovementSchema(many=True).dump(movements), "count": count})
+    return dump(StockMovementPageSchema, {"items": movements, "count": count})

@@ -8,7 +8,7 @@ from api.base import load
 from api.stock_uploads import JsonRemainsSchema, RemainsResultSchema, WeightsResultSchema
 from services import stock_uploads
 from services.errors import TooLarge, ValidationFailed
-from transport.http import actor, json_body, reply, transaction
+from transport.http import actor, dump, json_body, transaction
 from transport.routing import ADMIN, route
 
 
@@ -39,8 +39,7 @@ async def upload_excel_remains(request: Request):
         result = await stock_uploads.upload_excel_remains(
             session, request.app.ctx.settings, content, actor(request)
         )
-    request.app.ctx.catalog_cache.invalidate()
-    return reply(result)
+    return dump(RemainsResultSchema, result)
 
 
 @route(
@@ -59,8 +58,7 @@ async def upload_weights(request: Request):
     content = _excel_file(request)
     async with transaction(request) as session:
         result = await stock_uploads.upload_weights(session, request.app.ctx.settings, content)
-    request.app.ctx.catalog_cache.invalidate()
-    return reply(result)
+    return dump(WeightsResultSchema, result)
 
 
 @route(
@@ -87,5 +85,4 @@ async def upload_json_remains(request: Request):
             data["full_report"],
             actor(request),
         )
-    request.app.ctx.catalog_cache.invalidate()
-    return reply(result)
+    return dump(RemainsResultSchema, result)

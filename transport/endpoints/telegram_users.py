@@ -27,10 +27,10 @@ BOT_USER = "/telegram_users/<telegram_user_id:int>"
     summary="Register a bot user",
 )
 async def create_bot_user(request: Request):
-    data = load_body(request, TelegramUserCreateSchema())
+    data = load_body(request, TelegramUserCreateSchema)
     async with transaction(request) as session:
         user = await telegram_users.create_bot_user(session, data)
-    return dump(TelegramUserSchema(), user, status=201)
+    return dump(TelegramUserSchema, user, status=201)
 
 
 @route(
@@ -44,7 +44,7 @@ async def create_bot_user(request: Request):
 async def read_bot_user(request: Request, telegram_user_id: int):
     async with transaction(request) as session:
         user = await telegram_users.get_bot_user(session, telegram_user_id)
-    return dump(TelegramUserSchema(), user)
+    return dump(TelegramUserSchema, user)
 
 
 @route(
@@ -57,7 +57,7 @@ async def read_bot_user(request: Request, telegram_user_id: int):
     summary="Edit a bot user",
 )
 async def update_bot_user(request: Request, telegram_user_id: int):
-    data = load_body(request, TelegramUserUpdateSchema())
+    data = load_body(request, TelegramUserUpdateSchema)
     async with transaction(request) as session:
         user = await telegram_users.update_bot_user(session, telegram_user_id, data)
-    return dump(TelegramUserSchema(), user)
+    return dump(TelegramUserSchema, user)

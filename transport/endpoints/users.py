@@ -14,7 +14,7 @@ from api.users import (
     StaffUserUpdateSchema,
 )
 from services import auth, staff_users
-from transport.http import dump, load_body, load_query, no_content, principal, reply, transaction
+from transport.http import dump, load_body, load_query, no_content, principal, transaction
 from transport.limits import login_attempt
 from transport.routing import ADMIN, PUBLIC, route
 
@@ -30,11 +30,11 @@ from transport.routing import ADMIN, PUBLIC, route
     summary="Create a staff user",
 )
 async def create_user(request: Request):
-    data = load_body(request, StaffUserCreateSchema())
+    data = load_body(request, StaffUserCreateSchema)
     rounds = request.app.ctx.settings.BCRYPT_ROUNDS
     async with transaction(request) as session:
         user = await staff_users.create_user(session, rounds, **data)
-    return dump(StaffUserSchema(), user, status=201)
+    return dump(StaffUserSchema, user, status=201)
 
 
 @route(
@@ -47,13 +47,13 @@ async def create_user(request: Request):
     summary="Staff login",
 )
 async def login_user(request: Request):
-    data = load_body(request, LoginSchema())
+    data = load_body(request, LoginSchema)
     settings = request.app.ctx.settings
     async with login_attempt(request, "staff", data["login"]), transaction(request) as session:
         result = await auth.login_staff(
             session, settings.JWT_SECRET, settings.JWT_ADMIN_TTL_MIN, **data
         )
-    return reply(result)
+    return dump(StaffTokenSchema, result)
 
 
 @route(
@@ -66,10 +66,10 @@ async def login_user(request: Request):
     summary="List staff users",
 )
 async def list_users(request: Request):
-    page = load_query(request, PageQuerySchema())
+    page = load_query(request, PageQuerySchema)
     async with transaction(request) as session:
         users, count = await staff_users.list_users(session, page["limit"], page["offset"])
-    return reply({"items": StaffUserSchema(many=True).dump(users), "count": count})
+    return dump(StaffUserPageSchema, {"items": users, "count": count})
 
 
 @route(
@@ -83,7 +83,7 @@ async def list_users(request: Request):
 async def read_user(request: Request, user_id: int):
     async with transaction(request) as session:
         user = await staff_users.get_user(session, user_id)
-    return dump(StaffUserSchema(), user)
+    return dump(StaffUserSchema, user)
 
 
 @route(
@@ -96,11 +96,11 @@ async def read_user(request: Request, user_id: int):
     summary="Edit a staff user",
 )
 async def update_user(request: Request, user_id: int):
-    data = load_body(request, StaffUserUpdateSchema())
+    data = load_body(request, StaffUserUpdateSchema)
     rounds = request.app.ctx.settings.BCRYPT_ROUNDS
     async with transaction(request) as session:
         user = await staff_users.update_user(session, rounds, user_id, **data)
-    return dump(StaffUserSchema(), user)
+    return dump(StaffUserSchema, user)
 
 
 @route(

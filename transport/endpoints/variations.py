@@ -11,7 +11,7 @@ from api.variations import (
     VariationUpdateSchema,
 )
 from services import variations
-from transport.http import actor, dump, load_body, no_content, reply, transaction
+from transport.http import actor, dump, load_body, no_content, transaction
 from transport.routing import ADMIN, PUBLIC, route
 
 VARIATION = "/variations/<variation_id:int>"
@@ -28,11 +28,10 @@ VARIATION = "/variations/<variation_id:int>"
     summary="Create a variation",
 )
 async def create_variation(request: Request):
-    data = load_body(request, VariationCreateSchema())
+    data = load_body(request, VariationCreateSchema)
     async with transaction(request) as session:
         variation = await variations.create_variation(session, data, actor(request))
-    request.app.ctx.catalog_cache.invalidate()
-    return dump(VariationSchema(), variation, status=201)
+    return dump(VariationSchema, variation, status=201)
 
 
 @route(
@@ -46,7 +45,7 @@ async def create_variation(request: Request):
 async def list_variations(request: Request):
     async with transaction(request) as session:
         items = await variations.all_public_variations(session)
-    return reply(items)
+    return dump(VariationFullSchema, items, many=True)
 
 
 @route(
@@ -60,7 +59,7 @@ async def list_variations(request: Request):
 async def read_variation(request: Request, variation_id: int):
     async with transaction(request) as session:
         item = await variations.public_variation(session, variation_id)
-    return reply(item)
+    return dump(VariationFullSchema, item)
 
 
 @route(
@@ -73,11 +72,10 @@ async def read_variation(request: Request, variation_id: int):
     summary="Edit a variation",
 )
 async def update_variation(request: Request, variation_id: int):
-    data = load_body(request, VariationUpdateSchema())
+    data = load_body(request, VariationUpdateSchema)
     async with transaction(request) as session:
         variation = await variations.update_variation(session, variation_id, data, actor(request))
-    request.app.ctx.catalog_cache.invalidate()
-    return dump(VariationSchema(), variation)
+    return dump(VariationSchema, variation)
 
 
 @route(
@@ -91,5 +89,4 @@ async def update_variation(request: Request, variation_id: int):
 async def delete_variation(request: Request, variation_id: int):
     async with transaction(request) as session:
         await variations.delete_variation(session, variation_id)
-    request.app.ctx.catalog_cache.invalidate()
     return no_content()

@@ -1,0 +1,153 @@
+"""The hot paths beside the ceiling: each product figure over a bare Sanic figure of one run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from bench.context import SECRET, Context
+from bench.generate import fill_shop
+from bench.load import run_load
+from bench.results import LoadResult
+from bench.traffic import NOTIFICATIONS, check_reservations, get, guest_order, load_client, table
+from db.models import Variation
+from helpers.tokens import issue_token
+from services.staff_users import create_or_reset_admin
+
+CONCURRENCY = 16
+GOODS, VARIATIONS_PER_GOOD, CUSTOMERS, ORDERS = 500, 4, 1000, 1000
+STOCK = 100_000
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    on_ceiling: bool
+    make_request: Callable[[int], dict]
+    variants: int = 1
+    read: bool = True
+
+
+@dataclass(frozen=True)
+class Target:
+    figure: str
+    reference: str
+    share: float
+
+
+TARGETS = (
+    Target("GET /", "hello world (ceiling)", 0.70),
+    Target("GET /variations/<id>", "select 1 (ceiling)", 0.50),
+    Target("GET /goods/<id> (staff token)", "select 1 (ceiling)", 0.50),
+    Target("GET /categories/all (30)", "select 1 (ceiling)", 0.50),
+    Target("GET /customers/<id> (staff token)", "select 1 (ceiling)", 0.50),
+    Target("GET /goods/all?page=1&count=20", "GET /", 0.70),
+    Target("GET /goods/all (full)", "GET /", 0.30),
+    Target("POST /orders (2 lines, guest, notified)", "select 1 (ceiling)", 0.25),
+)
+
+
+def routes(token: str, prices: dict[int, int]) -> list[Route]:
+    staff = {"Authorization": token}
+    ids = sorted(prices)
+
+    def by_id(path: str, count: int, headers: dict | None = None):
+        return lambda i: get(f"{path}/{1 + i % count}", headers)(i)
+
+    def order(index: int) -> dict:
+        first, second = ids[index % len(ids)], ids[(index * 7 + 3) % len(ids)]
+        return guest_order(index, "7914", [(vid, prices[vid]) for vid in {first, second}])
+
+    return [
+        Route("hello world (ceiling)", True, get("/")),
+        Route("select 1 (ceiling)", True, get("/select1")),
+        Route("GET /", False, get("/")),
+        Route("GET /variations/<id>", False, by_id("/variations", len(ids)), len(ids)),
+        Route("GET /goods/<id> (staff token)", False, by_id("/goods", GOODS, staff), GOODS),
+        Route("GET /categories/all (30)", False, get("/categories/all")),
+        Route(
+            "GET /customers/<id> (staff token)",
+            False,
+            by_id("/customers", CUSTOMERS, staff),
+            CUSTOMERS,
+        ),
+        Route("GET /goods/all?page=1&count=20", False, get("/goods/all?page=1&count=20")),
+        Route("GET /goods/all (full)", False, get("/goods/all")),
+        Route("POST /orders (2 lines, guest, notified)", False, order, 400, read=False),
+    ]
+
+
+def median_run(runs: list[LoadResult]) -> LoadResult:
+    return sorted(runs, key=lambda run: run.rps)[len(runs) // 2]
+
+
+def figures(targets, medians: dict[str, LoadResult], reads: set[str]) -> list[str]:
+    lines = ["| figure | product / reference = ratio | target | met |", "|---|---|---|---|"]
+    for target in targets:
+        product, reference = medians[target.figure], medians[target.reference]
+        ratio = product.rps / reference.rps if reference.rps else 0.0
+        lines.append(
+            f"| {target.figure} | {product.rps:,.0f} / {reference.rps:,.0f} "
+            f"({target.reference}) = {ratio:.2f} | >= {target.share:.2f} | "
+            f"{'yes' if ratio >= target.share else 'NO'} |"
+        )
+    lines += ["", "| read | p50 ms | p99 ms | p99 / p50 (target <= 4) |", "|---|---|---|---|"]
+    for name in sorted(reads):
+        run = medians[name]
+        p50, p99 = run.percentile(0.5), run.percentile(0.99)
+        lines.append(f"| {name} | {p50:.2f} | {p99:.2f} | {p99 / p50 if p50 else 0:.1f} |")
+    return lines
+
+
+async def hotpaths(ctx: Context) -> str:
+    data = await fill_shop(
+        ctx.db,
+        goods=GOODS,
+        variations_per_good=VARIATIONS_PER_GOOD,
+        categories=30,
+        customers=CUSTOMERS,
+        orders=ORDERS,
+        stock=STOCK,
+    )
+    async with ctx.db.begin() as session:
+        user, _ = await create_or_reset_admin(session, 4, "bench", "x", "B", "B")
+        prices = dict((await session.execute(select(Variation.id, Variation.price))).all())
+    token = issue_token(SECRET, "admin", user.id, 60, user.token_version)
+    await ctx.start_ceiling()
+    # The production log level: every request writes its JSON access log line.
+    await ctx.start_server(LOG_LEVEL="info", **NOTIFICATIONS)
+    plan = routes(token, prices)
+    runs: dict[str, list[LoadResult]] = {route.name: [] for route in plan}
+    for _ in range(ctx.rounds):
+        for route in plan:
+            base_url = ctx.ceiling_url if route.on_ceiling else ctx.base_url
+            runs[route.name].append(
+                await run_load(
+                    base_url,
+                    route.name,
+                    route.make_request,
+                    CONCURRENCY,
+                    ctx.seconds,
+                    variants=route.variants,
+                )
+            )
+    ctx.stop_server()
+    ctx.stop_ceiling()
+    check = await check_reservations(ctx.db, STOCK, after_order_id=ORDERS)
+    medians = {name: median_run(results) for name, results in runs.items()}
+    reads = {route.name for route in plan if route.read and not route.on_ceiling}
+    rps = {name: [f"{run.rps:,.0f}" for run in results] for name, results in runs.items()}
+    return (
+        f"Data: {data}, stock {STOCK:,} a variation. One worker each (the product and "
+        f"`bench/ceiling.py`, a bare Sanic app of the same version with `select 1` over an "
+        f"asyncpg pool), {CONCURRENCY} connections, {load_client()}, {ctx.seconds:.0f} s per "
+        f"route, {ctx.rounds} interleaved rounds; the median round of each route below.\n\n"
+        f"{table(medians.values())}\n\n"
+        + "\n".join(figures(TARGETS, medians, reads))
+        + "\n\nRequests/s of every round: "
+        + "; ".join(f"{name} {', '.join(values)}" for name, values in rps.items())
+        + f".\n\nPOST /orders: {check.orders} orders, {check.reserved} units reserved; "
+        f"reserved = ordered units and stock untouched for every variation: {check.verdict()}."
+    )

@@ -1,0 +1,122 @@
+"""The storefront pages one worker has built, kept per catalogue version.
+
+Each request reads the catalogue's version (db/catalog_version.py) before it is answered from
+the cache, so no worker or host serves a page older than a committed change. The reads are
+shared: requests arriving while one is in flight wait for the next, which starts after they
+arrived, so a busy worker pays one round trip per round trip's worth of requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+CACHE_ENTRIES = 256
+
+
+@dataclass
+class CachedPage:
+    version: int
+    body: bytes
+    etag: str
+    total: int
+
+
+class SharedRead:
+    """`await read()` on behalf of every caller waiting at the time, each given a value read
+    after it called."""
+
+    def __init__(self, read: Callable[[], Awaitable[Any]]):
+        self._read = read
+        self._next: asyncio.Future | None = None
+        self._running = False
+
+    async def __call__(self) -> Any:
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            self._next.add_done_callback(_retrieve)
+            if not self._running:
+                self._running = True
+                asyncio.get_running_loop().create_task(self._run())
+        return await asyncio.shield(self._next)
+
+    async def _run(self) -> None:
+        try:
+            while self._next is not None:
+                waiting, self._next = self._next, None
+                try:
+                    waiting.set_result(await self._read())
+                except Exception as exc:
+                    waiting.set_exception(exc)
+        finally:
+            self._running = False
+
+
+def _retrieve(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+class CatalogCache:
+    def __init__(self) -> None:
+        self._pages: OrderedDict[tuple, CachedPage] = OrderedDict()
+        self._filters: dict[str, dict] = {}
+        self._building: dict[tuple, asyncio.Future] = {}
+        self._version_read: SharedRead | None = None
+
+    def clear(self) -> None:
+        """Forget every page (the tests empty the tables, which takes the version back)."""
+        self._pages.clear()
+
+    async def version(self, read: Callable[[], Awaitable[int]]) -> int:
+        if self._version_read is None:
+            self._version_read = SharedRead(read)
+        return await self._version_read()
+
+    def filters_of(self, query_string: str, parse: Callable[[], dict]) -> dict:
+        """The filters of a query string, parsed once per distinct string."""
+        filters = self._filters.get(query_string)
+        if filters is None:
+            filters = parse()
+            if len(self._filters) >= CACHE_ENTRIES * 4:
+                self._filters.clear()
+            self._filters[query_string] = filters
+        return filters
+
+    async def page(
+        self, key: tuple, version: int, build: Callable[[], Awaitable[CachedPage]]
+    ) -> CachedPage:
+        """The page built at `version`; one build at a time for each key.
+
+        Only an equal version counts: a database restored from a backup goes back in versions.
+        """
+        while True:
+            page = self._pages.get(key)
+            if page is not None and page.version == version:
+                self._pages.move_to_end(key)
+                return page
+            building = self._building.get(key)
+            if building is None:
+                break
+            await asyncio.shield(building)
+        building = self._building[key] = asyncio.get_running_loop().create_future()
+        building.add_done_callback(_retrieve)
+        try:
+            page = await build()
+            self._put(key, page)
+            building.set_result(None)
+        except BaseException as exc:
+            building.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+            raise
+        finally:
+            del self._building[key]
+        return page
+
+    def _put(self, key: tuple, page: CachedPage) -> None:
+        self._pages[key] = page
+        self._pages.move_to_end(key)
+        while len(self._pages) > CACHE_ENTRIES:
+            self._pages.popitem(last=False)

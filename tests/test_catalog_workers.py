@@ -1,0 +1,60 @@
+"""Two server processes on one database: neither answers the catalogue from a page older than a
+change another one committed."""
+
+from __future__ import annotations
+
+import subprocess
+
+import httpx
+import pytest
+
+from tests.support import free_port, is_postgresql
+from tests.test_orders import order_body, setup_shop
+from tests.test_two_servers import start_server_process
+
+pytestmark = pytest.mark.skipif(not is_postgresql(), reason="needs PostgreSQL")
+
+
+def amounts(response: httpx.Response) -> dict[int, tuple[int, int]]:
+    assert response.status_code == 200, response.text
+    return {v["id"]: (v["amount"], v["price"]) for g in response.json() for v in g["variations"]}
+
+
+async def test_a_change_committed_by_one_worker_shows_at_once_on_the_other(
+    settings, client, admin_headers
+):
+    shop = await setup_shop(client, admin_headers, stock=50)
+    vid = shop["first"]["id"]
+    ports = [free_port(), free_port()]
+    servers = [await start_server_process(settings, port) for port in ports]
+    one, other = (f"http://127.0.0.1:{port}" for port in ports)
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            for round_number in range(1, 6):
+                # Both workers have the page cached before each change.
+                for base in (one, other):
+                    await http.get(f"{base}/goods/all")
+                    await http.get(f"{base}/goods/all?page=1&count=20")
+                price = 4990 + round_number
+                changed = await http.patch(
+                    f"{one}/variations/{vid}", json={"price": price}, headers=admin_headers
+                )
+                assert changed.status_code == 200
+                seen = amounts(await http.get(f"{other}/goods/all"))
+                assert seen[vid] == (50 - 2 * (round_number - 1), price)
+                line = {"variation_id": vid, "amount": 2, "current_price": price}
+                placed = await http.post(
+                    f"{other}/orders", json=order_body(shop, variations=[line])
+                )
+                assert placed.status_code == 201, placed.text
+                for query in ("", "?page=1&count=20"):
+                    seen = amounts(await http.get(f"{one}/goods/all{query}"))
+                    assert seen[vid] == (50 - 2 * round_number, price)
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
