@@ -287,6 +287,11 @@ class Settings:
         return max(self.ONEC_FILE_TOTAL_LIMIT, self.ONEC_FILE_LIMIT)
 
     @property
+    def image_body_limit(self) -> int:
+        """An image upload's whole body: room for the image and its multipart framing."""
+        return max(self.IMAGE_MAX_BYTES, self.UPLOAD_MAX_BYTES)
+
+    @property
     def allowed_return_hosts(self) -> tuple[str, ...]:
         if self.PAYMENT_ALLOWED_RETURN_HOSTS:
             return self.PAYMENT_ALLOWED_RETURN_HOSTS

@@ -206,3 +206,37 @@ async def test_an_upload_and_a_checkout_never_lock_crosswise(client, admin_heade
     finally:
         await other_db.dispose()
     assert results == [None, None]
+
+
+async def test_uploads_over_their_body_limit_get_413_and_change_nothing(
+    make_server, admin_headers, client
+):
+    shop = await setup_shop(client, admin_headers)
+    small = await make_server(UPLOAD_MAX_BYTES=2000)
+    variation = shop["first"]
+    code = variation["variation_1c_id"] or "000123"
+    big_report = remains_report([[f"Платье {n}", f"{code}{n}", 1] for n in range(400)])
+    answers = [
+        await small.client.post(
+            "/variations/update_remains",
+            files={"file": ("remains.xlsx", big_report)},
+            headers=admin_headers,
+        ),
+        await small.client.post(
+            "/variations/auto_update_remains",
+            json=[{"one_c_id": f"{code}{n}", "amount": n} for n in range(200)],
+            headers=admin_headers,
+        ),
+        await small.client.post(
+            "/events/batch",
+            json={"events": [{"type": "page.view", "data": {"n": n}} for n in range(200)]},
+            headers=admin_headers,
+        ),
+    ]
+    for answer in answers:
+        assert answer.status_code == 413, answer.text
+        assert answer.json() == {"message": "Request body too large", "error_code": 413}
+    after = (await client.get(f"/variations/{variation['id']}")).json()
+    assert after["stock"] == variation["stock"]
+    events = (await client.get("/events/all?limit=10", headers=admin_headers)).json()
+    assert events["count"] == 0

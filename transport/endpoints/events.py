@@ -13,7 +13,6 @@ from api.events import (
     read_event_batch,
 )
 from services import events
-from services.errors import TooLarge
 from transport.http import dump, json_body, load_body, load_query, reply, transaction
 from transport.routing import ADMIN_API, route
 
@@ -42,12 +41,10 @@ async def record_event(request: Request):
     body=EventBatchSchema,
     status=201,
     errors=(400, 401, 403),
-    body_limit=None,
+    body_limit="UPLOAD_MAX_BYTES",
     summary="Record up to 1000 events at once",
 )
 async def record_batch(request: Request):
-    if len(request.body or b"") > request.app.ctx.settings.UPLOAD_MAX_BYTES:
-        raise TooLarge("Request body too large")
     batch, invalid_fields, named_customers = read_event_batch(json_body(request))
     async with transaction(request) as session:
         ids = await events.record_batch(session, batch, invalid_fields, named_customers)

@@ -13,7 +13,7 @@ from api.base import RequestSchema
 from api.fields import Int
 from helpers.images import safe_media_path
 from services import images
-from services.errors import NotFound, TooLarge
+from services.errors import NotFound
 from transport.http import load_query, no_content, reply, transaction
 from transport.routing import ADMIN, PUBLIC, route
 
@@ -31,7 +31,7 @@ class ImageQuerySchema(RequestSchema):
     long_running=True,
     query=ImageQuerySchema,
     status=201,
-    body_limit=None,
+    body_limit="image_body_limit",
     content="multipart/form-data",
     extra={"file_field": "image"},
     errors=(400, 401, 403, 404, 413),
@@ -39,8 +39,6 @@ class ImageQuerySchema(RequestSchema):
 )
 async def upload_image(request: Request):
     settings = request.app.ctx.settings
-    if len(request.body or b"") > max(settings.IMAGE_MAX_BYTES, settings.UPLOAD_MAX_BYTES):
-        raise TooLarge("Image is too large")
     query = load_query(request, ImageQuerySchema)
     upload = request.files.get("image") if request.files else None
     async with transaction(request) as session:

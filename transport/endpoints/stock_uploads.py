@@ -7,14 +7,12 @@ from sanic import Request
 from api.base import load
 from api.stock_uploads import JsonRemainsSchema, RemainsResultSchema, WeightsResultSchema
 from services import stock_uploads
-from services.errors import TooLarge, ValidationFailed
+from services.errors import ValidationFailed
 from transport.http import actor, dump, json_body, transaction
 from transport.routing import ADMIN, route
 
 
 def _excel_file(request: Request) -> bytes:
-    if len(request.body or b"") > request.app.ctx.settings.UPLOAD_MAX_BYTES:
-        raise TooLarge("Request body too large")
     upload = request.files.get("file") if request.files else None
     if upload is None:
         raise ValidationFailed({"file": ["Missing data for required field."]})
@@ -27,7 +25,7 @@ def _excel_file(request: Request) -> bytes:
     auth=ADMIN,
     long_running=True,
     status=200,
-    body_limit=None,
+    body_limit="UPLOAD_MAX_BYTES",
     content="multipart/form-data",
     response=RemainsResultSchema,
     errors=(400, 401, 403, 413),
@@ -48,7 +46,7 @@ async def upload_excel_remains(request: Request):
     auth=ADMIN,
     long_running=True,
     status=200,
-    body_limit=None,
+    body_limit="UPLOAD_MAX_BYTES",
     content="multipart/form-data",
     response=WeightsResultSchema,
     errors=(400, 401, 403, 413),
@@ -67,14 +65,12 @@ async def upload_weights(request: Request):
     auth=ADMIN,
     long_running=True,
     body=JsonRemainsSchema,
-    body_limit=None,
+    body_limit="UPLOAD_MAX_BYTES",
     response=RemainsResultSchema,
     errors=(400, 401, 403, 413),
     summary="Upload remains as JSON (a bare array is accepted too)",
 )
 async def upload_json_remains(request: Request):
-    if len(request.body or b"") > request.app.ctx.settings.UPLOAD_MAX_BYTES:
-        raise TooLarge("Request body too large")
     body = json_body(request)
     data = load(JsonRemainsSchema(), {"variations_data": body} if isinstance(body, list) else body)
     async with transaction(request) as session:
