@@ -101,21 +101,25 @@ async def build_storefront(session: AsyncSession, filters: dict) -> tuple[list[d
         .where(*conditions)
         .order_by(*order)
     )
-    page_ids = select(Good.id).where(*conditions).order_by(*order)
+    paged = "page" in filters
     total = None
-    if "page" in filters:
+    if paged:
         count = min(filters["count"], 100)
-        offset = (filters["page"] - 1) * count
-        goods_query = goods_query.limit(count).offset(offset)
-        page_ids = page_ids.limit(count).offset(offset)
+        goods_query = goods_query.limit(count).offset((filters["page"] - 1) * count)
         total = await session.scalar(select(func.count()).select_from(Good).where(*conditions))
     # Core execution on the session's connection: plain rows, no ORM row processing.
     connection = await session.connection()
     goods = (await connection.execute(goods_query)).mappings().all()
     if not goods:
         return [], total or 0
-    # The page's goods and variations as subqueries: no long lists of bound ids.
-    included = [Variation.good_id.in_(page_ids.scalar_subquery()), *variation_conditions(filters)]
+    # A page names its goods (100 at most), so the goods' conditions are not evaluated again;
+    # the whole catalogue is read through a subquery, so no statement carries thousands of ids.
+    if paged:
+        in_page = Variation.good_id.in_([good["id"] for good in goods])
+    else:
+        total = len(goods)
+        in_page = Variation.good_id.in_(select(Good.id).where(*conditions).scalar_subquery())
+    included = [in_page, *variation_conditions(filters)]
     variations = (
         await connection.execute(
             select(
@@ -135,7 +139,7 @@ async def build_storefront(session: AsyncSession, filters: dict) -> tuple[list[d
     for variation in variations:
         by_good[variation["good_id"]].append({**variation, "images": images[variation["id"]]})
     items = [_storefront_good(good, by_good[good["id"]]) for good in goods]
-    return items, total if total is not None else len(items)
+    return items, total
 
 
 async def _image_rows(connection, variation_ids) -> dict[int, list]:
