@@ -71,25 +71,19 @@ class RateLimits:
     async def hit(self, name: str, *key: str) -> int | None:
         """Counts one hit; when the key is already at its limit, counts nothing and returns the
         seconds until a hit is allowed again."""
-        if time.monotonic() < self._paused_until:
-            return None
-        limit = self.rules[name]
-        try:
-            if await self._window.hit(limit, *key):
-                self._answered()
-                return None
-            return await self._retry_after(limit, key)
-        except FAILURES as exc:
-            self._failed(exc)
-            return None
+        return await self._ask(self._window.hit, name, key)
 
     async def retry_after(self, name: str, *key: str) -> int | None:
         """The seconds to wait when the key is at its limit, else None; counts nothing."""
+        return await self._ask(self._window.test, name, key)
+
+    async def _ask(self, allowed, name: str, key: tuple[str, ...]) -> int | None:
+        """None when `allowed` lets the key through, or while the backend is out (fail open)."""
         if time.monotonic() < self._paused_until:
             return None
         limit = self.rules[name]
         try:
-            if await self._window.test(limit, *key):
+            if await allowed(limit, *key):
                 self._answered()
                 return None
             return await self._retry_after(limit, key)
