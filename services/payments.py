@@ -50,6 +50,16 @@ class Registration:
     body: dict | None = None
     message: str | None = None
 
+    def registered(self) -> dict:
+        """The attempt's answer, or the error its outcome means (raised once it is recorded)."""
+        if self.outcome == "paid":
+            raise Conflict("Order is already paid")
+        if self.outcome == "refused":
+            raise Conflict(self.message)
+        if self.outcome == "unavailable":
+            raise BadGateway("Payment gateway unavailable")
+        return self.body
+
 
 def _attempt_body(order: Order, attempt: PaymentAttempt) -> dict:
     return {

@@ -8,7 +8,7 @@ from sanic import Request
 
 from api.payments import PaymentRegisteredSchema, PaymentStatusSchema, RegisterPaymentSchema
 from services import payments
-from services.errors import BadGateway, Conflict, NotFound
+from services.errors import NotFound
 from transport.http import dump, load_body, reply, transaction
 from transport.limits import limit_request
 from transport.routing import CHECKSUM, PUBLIC, route
@@ -25,25 +25,14 @@ from transport.routing import CHECKSUM, PUBLIC, route
 )
 async def register_payment(request: Request):
     await limit_request(request, "orders")
-    app = request.app
-    data = load_body(request, RegisterPaymentSchema(app.ctx.settings.allowed_return_hosts))
+    ctx = request.app.ctx
+    data = load_body(request, RegisterPaymentSchema(ctx.settings.allowed_return_hosts))
     async with transaction(request) as session:
         result = await payments.register_payment(
-            session,
-            app.ctx.settings,
-            app.ctx.gateway,
-            data["order_id"],
-            data["return_url"],
-            data["fail_url"],
-            app.ctx.alerts,
+            session, ctx.settings, ctx.gateway, alerts=ctx.alerts, **data
         )
-    if result.outcome == "paid":
-        raise Conflict("Order is already paid")
-    if result.outcome == "refused":
-        raise Conflict(result.message)
-    if result.outcome == "unavailable":
-        raise BadGateway("Payment gateway unavailable")
-    return dump(PaymentRegisteredSchema, result.body)
+    # A refused or unreachable gateway answers an error after the attempt is recorded.
+    return dump(PaymentRegisteredSchema, result.registered())
 
 
 @route(

@@ -14,6 +14,22 @@ from transport.routing import ADMIN, route
 STATUS_OF_STATE = {"succeeded": 201, "pending": 202}
 
 
+async def _refund(request: Request, order_id: int, staff_id, data: dict, key) -> dict:
+    """Recorded in one transaction, sent to the gateway outside any, settled in a third: a
+    gateway that never answers leaves the refund `pending` for the reconciliation."""
+    settings, gateway = request.app.ctx.settings, request.app.ctx.gateway
+    async with transaction(request) as session:
+        refund_id, call = await refunds.start_refund(
+            session, settings, gateway, order_id, staff_id, data, key
+        )
+    if call is not None:
+        outcome = await refund_settlement.call_gateway(gateway, call)
+        async with transaction(request) as session:
+            await refund_settlement.settle_refund(session, settings, refund_id, outcome)
+    async with transaction(request) as session:
+        return await refunds.read_refund(session, refund_id)
+
+
 @route(
     f"{ORDER}/refund",
     "POST",
@@ -27,23 +43,12 @@ STATUS_OF_STATE = {"succeeded": 201, "pending": 202}
 )
 async def refund_order(request: Request, order_id: int):
     data = load_body(request, RefundRequestSchema)
-    key = idempotency_key(request)
     caller = principal(request)
-    settings, gateway = request.app.ctx.settings, request.app.ctx.gateway
     staff_id = caller.id if caller.kind == "staff" else None
-    async with transaction(request) as session:
-        refund_id, call = await refunds.start_refund(
-            session, settings, gateway, order_id, staff_id, data, key
-        )
-    if call is not None:
-        outcome = await refund_settlement.call_gateway(gateway, call)
-        async with transaction(request) as session:
-            await refund_settlement.settle_refund(session, settings, refund_id, outcome)
-    async with transaction(request) as session:
-        refund = await refunds.read_refund(session, refund_id)
+    refund = await _refund(request, order_id, staff_id, data, idempotency_key(request))
     if refund["state"] == "failed":
         raise BadGateway(
-            "Refund failed", refund_id=refund_id, gateway_message=refund["gateway_message"]
+            "Refund failed", refund_id=refund["id"], gateway_message=refund["gateway_message"]
         )
     return dump(RefundSchema, refund, status=STATUS_OF_STATE[refund["state"]])
 
