@@ -13,15 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import (
-    Customer,
-    DeliveryType,
-    IdempotencyKey,
-    Order,
-    OrderLine,
-    Status,
-    Variation,
-)
+from db.models import Customer, DeliveryType, IdempotencyKey, Order, OrderLine, Status, Variation
 from db.models.base import utcnow
 from db.prepared import Extended
 from db.queries.orders import (
@@ -42,13 +34,7 @@ from helpers.timestamps import within_days
 from services import notifications
 from services.activity import record_activity
 from services.customers import CONTACT_FIELDS, PROFILE_FIELDS, created_payload, get_customer
-from services.errors import (
-    Conflict,
-    NotFound,
-    RuleViolation,
-    ServiceUnavailable,
-    ValidationFailed,
-)
+from services.errors import Conflict, NotFound, RuleViolation, ServiceUnavailable, ValidationFailed
 from services.order_views import full_orders
 from services.outbox import emit_event
 from services.status_changes import change_status
