@@ -20,7 +20,9 @@ def not_in_future(value: date) -> None:
         raise ValidationError("Must not be in the future.")
 
 
-class CustomerSchema(Schema):
+class CustomerShortSchema(Schema):
+    """A customer as an order shows them."""
+
     id = fields.Integer()
     login = fields.String(allow_none=True)
     first_name = fields.String()
@@ -29,6 +31,9 @@ class CustomerSchema(Schema):
     email = fields.String(allow_none=True)
     birthday = fields.Date(allow_none=True)
     phone_number = fields.String(allow_none=True)
+
+
+class CustomerSchema(CustomerShortSchema):
     uuid = fields.String()
     gender = fields.String(allow_none=True)
     age = fields.Integer(allow_none=True)

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 from marshmallow.utils import get_value
 
 from api.base import CreateSchema, RequestSchema, page_schema
+from api.customers import CustomerShortSchema
 from api.directories import CategorySchema, ColorSchema, ItemSchema
 from api.fields import Bool, Date, Email, Int, Joined, Money, Phone, Str, Timestamp
 from api.goods import GoodSchema
@@ -77,17 +78,6 @@ class OrderBasicSchema(Schema):
 
 class OrderCreatedSchema(OrderBasicSchema):
     variations = fields.List(fields.Nested(OrderLineSchema))
-
-
-class CustomerShortSchema(Schema):
-    id = fields.Integer()
-    login = fields.String(allow_none=True)
-    first_name = fields.String()
-    second_name = fields.String()
-    last_name = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
-    birthday = fields.Date(allow_none=True)
-    phone_number = fields.String(allow_none=True)
 
 
 class ContactSchema(Schema):
