@@ -43,6 +43,10 @@ class MessageSchema(Schema):
     message = fields.String()
 
 
+class DeletedCountSchema(Schema):
+    count_deleted = fields.Integer()
+
+
 def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
     """The `{"items": [...], "count": N}` envelope around an item schema."""
     return Schema.from_dict(

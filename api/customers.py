@@ -120,3 +120,15 @@ class CustomerListQuerySchema(PageQuerySchema):
 
 class ImportRequestSchema(RequestSchema):
     dry_run = Bool(load_default=False)
+
+
+class ImportReportSchema(Schema):
+    dry_run = fields.Boolean()
+    read = fields.Integer()
+    inserted = fields.Integer()
+    skipped_existing = fields.Integer()
+    skipped_phone_exists = fields.Integer()
+    duplicates_in_source = fields.Integer()
+    invalid_phone = fields.Integer()
+    invalid_email = fields.Integer()
+    duration_s = fields.Float()

@@ -8,7 +8,14 @@ from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, validates
 
-from api.base import CreateSchema, PageQuerySchema, RequestSchema, flatten_errors, load
+from api.base import (
+    CreateSchema,
+    PageQuerySchema,
+    RequestSchema,
+    flatten_errors,
+    load,
+    page_schema,
+)
 from api.fields import INT32_MAX, Date, Int, Str, Timestamp
 from db.models.base import utcnow
 
@@ -29,6 +36,28 @@ class ActivityEventSchema(Schema):
     customer_id = fields.Integer(allow_none=True)
     data = fields.Dict(allow_none=True)
     created_at = Timestamp()
+
+
+ActivityEventPageSchema = page_schema(ActivityEventSchema, "ActivityEventPage")
+
+
+class EventBatchResultSchema(Schema):
+    count = fields.Integer()
+    ids = fields.List(fields.Integer())
+
+
+class DailyStatSchema(Schema):
+    date = fields.String()
+    event_amount = fields.Integer()
+
+
+class CustomerDailyStatSchema(DailyStatSchema):
+    customer_count = fields.Integer()
+    events_per_customer = fields.Float()
+
+
+DailyStatPageSchema = page_schema(DailyStatSchema, "DailyStatPage")
+CustomerDailyStatPageSchema = page_schema(CustomerDailyStatSchema, "CustomerDailyStatPage")
 
 
 class EventInSchema(CreateSchema):

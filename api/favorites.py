@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from api.base import PageQuerySchema, RequestSchema
+from api.base import PageQuerySchema, RequestSchema, page_schema
 from api.fields import Date, Int, Timestamp
 
 
@@ -22,6 +22,9 @@ class FavoriteSchema(Schema):
     good_id = fields.Integer()
     created_at = Timestamp()
     good = fields.Nested(FavoriteGoodSchema)
+
+
+FavoritePageSchema = page_schema(FavoriteSchema, "FavoritePage")
 
 
 class FavoriteAddSchema(RequestSchema):

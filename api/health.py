@@ -25,3 +25,7 @@ class HealthSchema(Schema):
     pending_migrations = fields.List(
         fields.String(), metadata={"description": "revisions not applied, when any"}
     )
+
+
+class HelloSchema(Schema):
+    hello = fields.String()

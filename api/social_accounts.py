@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from api.base import CreateSchema, RequestSchema
+from api.base import CreateSchema, RequestSchema, page_schema
 from api.fields import Str, Timestamp
 
 
@@ -14,6 +14,9 @@ class SocialAccountSchema(Schema):
     url = fields.String()
     reason = fields.String(allow_none=True)
     connected_at = Timestamp()
+
+
+SocialAccountListSchema = page_schema(SocialAccountSchema, "SocialAccountList")
 
 
 class SocialAccountCreateSchema(CreateSchema):

@@ -13,6 +13,7 @@ from api.customers import (
     CustomerSchema,
     CustomerTokenSchema,
     CustomerUpdateSchema,
+    ImportReportSchema,
     ImportRequestSchema,
 )
 from services import customers, legacy_import
@@ -22,7 +23,6 @@ from transport.http import (
     load_body,
     load_query,
     no_content,
-    reply,
     transaction,
 )
 from transport.limits import limit_request, login_attempt
@@ -184,6 +184,7 @@ async def erase_customer(request: Request, customer_id: int):
     auth=ADMIN,
     long_running=True,
     body=ImportRequestSchema,
+    response=ImportReportSchema,
     errors=(400, 401, 403, 409, 502, 503),
     summary="Import customers from the legacy database",
 )
@@ -193,4 +194,4 @@ async def import_customers(request: Request):
     # The import commits batch by batch on its own; the auth check's transaction ends here.
     await close_request_session(request)
     report = await legacy_import.import_customers(app.ctx.db, app.ctx.settings, data["dry_run"])
-    return reply(report)
+    return dump(ImportReportSchema, report)

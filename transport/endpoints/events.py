@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from sanic import Request
 
+from api.base import DeletedCountSchema
 from api.events import (
+    ActivityEventPageSchema,
     ActivityEventSchema,
+    CustomerDailyStatPageSchema,
+    DailyStatPageSchema,
+    EventBatchResultSchema,
     EventBatchSchema,
     EventInSchema,
     EventQuerySchema,
@@ -13,7 +18,7 @@ from api.events import (
     read_event_batch,
 )
 from services import events
-from transport.http import dump, json_body, load_body, load_query, reply, transaction
+from transport.http import dump, json_body, load_body, load_query, transaction
 from transport.routing import ADMIN_API, route
 
 
@@ -39,6 +44,7 @@ async def record_event(request: Request):
     "POST",
     auth=ADMIN_API,
     body=EventBatchSchema,
+    response=EventBatchResultSchema,
     status=201,
     errors=(400, 401, 403),
     body_limit="UPLOAD_MAX_BYTES",
@@ -48,7 +54,7 @@ async def record_batch(request: Request):
     batch, invalid_fields, named_customers = read_event_batch(json_body(request))
     async with transaction(request) as session:
         ids = await events.record_batch(session, batch, invalid_fields, named_customers)
-    return reply({"count": len(ids), "ids": ids}, status=201)
+    return dump(EventBatchResultSchema, {"count": len(ids), "ids": ids}, status=201)
 
 
 @route(
@@ -56,6 +62,7 @@ async def record_batch(request: Request):
     "GET",
     auth=ADMIN_API,
     query=EventQuerySchema,
+    response=ActivityEventPageSchema,
     errors=(400, 401, 403),
     summary="Activity events, newest first",
 )
@@ -63,7 +70,7 @@ async def list_events(request: Request):
     filters = load_query(request, EventQuerySchema)
     async with transaction(request) as session:
         items, count = await events.list_events(session, filters)
-    return reply({"items": ActivityEventSchema(many=True).dump(items), "count": count})
+    return dump(ActivityEventPageSchema, {"items": items, "count": count})
 
 
 @route(
@@ -71,6 +78,7 @@ async def list_events(request: Request):
     "GET",
     auth=ADMIN_API,
     query=StatsQuerySchema,
+    response=DailyStatPageSchema,
     errors=(400, 401, 403),
     summary="Events of all types per day",
 )
@@ -78,7 +86,7 @@ async def all_types_daily(request: Request):
     filters = load_query(request, StatsQuerySchema)
     async with transaction(request) as session:
         items, count = await events.daily_stats(session, filters)
-    return reply({"items": items, "count": count})
+    return dump(DailyStatPageSchema, {"items": items, "count": count})
 
 
 @route(
@@ -86,6 +94,7 @@ async def all_types_daily(request: Request):
     "GET",
     auth=ADMIN_API,
     query=StatsQuerySchema,
+    response=DailyStatPageSchema,
     errors=(400, 401, 403),
     summary="Events of one type per day",
 )
@@ -93,7 +102,7 @@ async def type_daily(request: Request, event_type: str):
     filters = load_query(request, StatsQuerySchema)
     async with transaction(request) as session:
         items, count = await events.daily_stats(session, filters, event_type)
-    return reply({"items": items, "count": count})
+    return dump(DailyStatPageSchema, {"items": items, "count": count})
 
 
 @route(
@@ -101,6 +110,7 @@ async def type_daily(request: Request, event_type: str):
     "GET",
     auth=ADMIN_API,
     query=StatsQuerySchema,
+    response=CustomerDailyStatPageSchema,
     errors=(400, 401, 403),
     summary="Events per distinct customer per day",
 )
@@ -108,17 +118,18 @@ async def type_per_customer(request: Request, event_type: str):
     filters = load_query(request, StatsQuerySchema)
     async with transaction(request) as session:
         items, count = await events.daily_stats(session, filters, event_type, per_customer=True)
-    return reply({"items": items, "count": count})
+    return dump(CustomerDailyStatPageSchema, {"items": items, "count": count})
 
 
 @route(
     "/customers/<customer_id:int>/events",
     "DELETE",
     auth=ADMIN_API,
+    response=DeletedCountSchema,
     errors=(401, 403, 404),
     summary="Erase a customer's activity events",
 )
 async def delete_customer_events(request: Request, customer_id: int):
     async with transaction(request) as session:
         deleted = await events.delete_customer_events(session, customer_id)
-    return reply({"count_deleted": deleted})
+    return dump(DeletedCountSchema, {"count_deleted": deleted})

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from sanic import Request
 
-from api.base import page_schema
+from api.base import DeletedCountSchema
 from api.favorites import (
     AllFavoritesQuerySchema,
     FavoriteAddSchema,
+    FavoritePageSchema,
     FavoriteQuerySchema,
     FavoriteSchema,
 )
 from services import favorites
-from transport.http import dump, json_body, load_body, load_query, reply, transaction
+from transport.http import dump, json_body, load_body, load_query, transaction
 from transport.routing import ADMIN_API, ADMIN_SELF, route
 
 FAVORITES = "/customers/<customer_id:int>/favorites"
-FavoritePageSchema = page_schema(FavoriteSchema, "FavoritePage")
 
 
 @route(
@@ -56,6 +56,7 @@ async def list_favorites(request: Request, customer_id: int):
     FAVORITES,
     "DELETE",
     auth=ADMIN_SELF,
+    response=DeletedCountSchema,
     errors=(400, 401, 403, 404, 409),
     summary="Remove favorites by ids (body `id` list or repeated `?id=`)",
 )
@@ -66,7 +67,7 @@ async def remove_favorites(request: Request, customer_id: int):
     ids = favorites.parse_ids(raw)
     async with transaction(request) as session:
         deleted = await favorites.remove_favorites(session, customer_id, ids)
-    return reply({"count_deleted": deleted})
+    return dump(DeletedCountSchema, {"count_deleted": deleted})
 
 
 @route(

@@ -9,17 +9,19 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sanic import Request
 from sanic.response import raw
 
-from api.health import HealthSchema
+from api.health import HealthSchema, HelloSchema
 from helpers.metrics import MULTIPROCESS, exposition
 from services import health
 from services.errors import Unauthorized
 from transport.http import InvalidJSON, dump, json_body, reply
 from transport.routing import PUBLIC, route
 
+HELLO = {"hello": "world"}
 
-@route("/", "GET", auth=PUBLIC, summary="Hello world")
+
+@route("/", "GET", auth=PUBLIC, response=HelloSchema, summary="Hello world")
 async def hello(request: Request):
-    return reply({"hello": "world"})
+    return reply(HELLO)
 
 
 @route("/", "POST", auth=PUBLIC, summary="Echo the body merged with the X- headers")

@@ -9,19 +9,14 @@ from urllib.parse import unquote
 from sanic import Request
 from sanic.response import file
 
-from api.base import RequestSchema
-from api.fields import Int
+from api.images import ImageQuerySchema, ImageUploadedSchema
 from helpers.images import safe_media_path
 from services import images
 from services.errors import NotFound
-from transport.http import load_query, no_content, reply, transaction
+from transport.http import dump, load_query, no_content, transaction
 from transport.routing import ADMIN, PUBLIC, route
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-
-
-class ImageQuerySchema(RequestSchema):
-    variation_id = Int(required=True, minimum=1)
 
 
 @route(
@@ -30,6 +25,7 @@ class ImageQuerySchema(RequestSchema):
     auth=ADMIN,
     long_running=True,
     query=ImageQuerySchema,
+    response=ImageUploadedSchema,
     status=201,
     body_limit="image_body_limit",
     content="multipart/form-data",
@@ -46,7 +42,9 @@ async def upload_image(request: Request):
             session, settings, query["variation_id"], upload.body if upload else None
         )
     url = f"{settings.PUBLIC_BASE_URL.rstrip('/')}/images/{image.url}"
-    return reply({"image_url": url, "variation_id": image.variation_id}, status=201)
+    return dump(
+        ImageUploadedSchema, {"image_url": url, "variation_id": image.variation_id}, status=201
+    )
 
 
 @route("/images/<img_path:path>", "GET", auth=PUBLIC, errors=(404,), summary="An image file")

@@ -6,10 +6,11 @@ from uuid import UUID
 
 from sanic import Request
 
+from api.base import MessageSchema
 from api.payments import PaymentRegisteredSchema, PaymentStatusSchema, RegisterPaymentSchema
 from services import payments
 from services.errors import NotFound
-from transport.http import dump, load_body, reply, transaction
+from transport.http import dump, load_body, transaction
 from transport.limits import limit_request
 from transport.routing import CHECKSUM, PUBLIC, route
 
@@ -58,6 +59,7 @@ async def payment_status(request: Request, sberbank_order_id: UUID):
     "GET",
     "POST",
     auth=CHECKSUM,
+    response=MessageSchema,
     errors=(403, 404),
     summary="Gateway notification (HMAC-SHA256 checksum)",
 )
@@ -73,4 +75,4 @@ async def payment_callback(request: Request):
     params = {key: values[0] for key, values in source.items()}
     async with transaction(request) as session:
         await payments.accept_callback(session, settings, params, request.app.ctx.alerts)
-    return reply({"message": "OK"})
+    return dump(MessageSchema, {"message": "OK"})

@@ -6,11 +6,12 @@ from sanic import Request
 
 from api.social_accounts import (
     SocialAccountCreateSchema,
+    SocialAccountListSchema,
     SocialAccountReasonSchema,
     SocialAccountSchema,
 )
 from services import social_accounts
-from transport.http import dump, load_body, no_content, reply, transaction
+from transport.http import dump, load_body, no_content, transaction
 from transport.routing import ADMIN_SELF, ADMIN_SELF_API, route
 
 ACCOUNTS = "/customers/<customer_id:int>/social_accounts"
@@ -21,13 +22,14 @@ ACCOUNT = f"{ACCOUNTS}/<account_id:int>"
     ACCOUNTS,
     "GET",
     auth=ADMIN_SELF_API,
+    response=SocialAccountListSchema,
     errors=(401, 403, 404),
     summary="Social links of a customer",
 )
 async def list_social_accounts(request: Request, customer_id: int):
     async with transaction(request) as session:
         accounts = await social_accounts.list_accounts(session, customer_id)
-    return reply({"items": SocialAccountSchema(many=True).dump(accounts), "count": len(accounts)})
+    return dump(SocialAccountListSchema, {"items": accounts, "count": len(accounts)})
 
 
 @route(
