@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests import factories
-from tests.test_customers import log_in, register
+from tests.factories import log_in, register
 
 
 @pytest.fixture

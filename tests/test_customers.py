@@ -9,27 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import ActivityEvent, Customer, Favorite, OutboxMessage
-from tests.support import auth
-
-REGISTRATION = {
-    "first_name": "Иван",
-    "second_name": "Петров",
-    "phone_number": "8 902 516-31-11",
-    "password": "secret-1",
-    "email": " Ivan@Example.RU ",
-}
-
-
-async def register(client, **changes):
-    response = await client.post("/customers", json={**REGISTRATION, **changes})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def log_in(client, login="ivan@example.ru", password="secret-1"):
-    response = await client.post("/customers/auth", json={"login": login, "password": password})
-    assert response.status_code == 200, response.text
-    return auth(response.json()["Authorization"])
+from tests.factories import REGISTRATION, log_in, register
 
 
 async def test_registration_normalises_and_hides_the_password(client, db):

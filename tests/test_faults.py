@@ -23,13 +23,19 @@ from db.engine import Database
 from db.migrate import upgrade
 from db.models import Order, OrderLine, OutboxMessage, PaymentAttempt, Variation
 from services.staff_users import create_or_reset_admin
+from tests.factories import PAYMENT_RETURN, make_due, order_body, setup_shop
 from tests.fakes import FakeGateway, FakeSmtp, FakeTelegram
-from tests.support import PrivatePostgres, auth, is_postgresql, staff_token, truncate_all
-from tests.test_dispatcher import channel_settings, make_due
-from tests.test_orders import order_body, setup_shop
-from tests.test_shutdown import start_server, wait_for
+from tests.private_servers import PrivatePostgres
+from tests.support import (
+    auth,
+    channel_settings,
+    is_postgresql,
+    staff_token,
+    start_server_process,
+    truncate_all,
+    wait_for,
+)
 
-RETURN = {"return_url": "https://vinterr-plus.ru/ok", "fail_url": "https://vinterr-plus.ru/fail"}
 CLIENT_TIMEOUT_S = 0.5
 SLOW_S = 3.0
 CHANNEL_KEYS = (
@@ -105,7 +111,7 @@ async def test_outside_services_down_slow_or_garbled(settings, db, make_server, 
             assert placed.status_code == 201, (mode, placed.text)
             order_ids.append(placed.json()["id"])
             paying = await running.client.post(
-                "/register_payment", json={"order_id": order_ids[-1], **RETURN}
+                "/register_payment", json={"order_id": order_ids[-1], **PAYMENT_RETURN}
             )
             # Waiting for the slow gateway would take SLOW_S; the client gives up well before.
             assert time.monotonic() - started < SLOW_S, mode
@@ -168,7 +174,7 @@ async def shop_on_private_pg(private_pg, settings, tmp_path):
         user, _ = await create_or_reset_admin(session, 4, "faults", "faults-pass", "F", "F")
     headers = auth(staff_token(user.id))
     log_path = tmp_path / "serve.log"
-    process, port = await start_server(
+    process, port = await start_server_process(
         settings.replace(DATABASE_URL=private_pg.url), log_path, WORKERS="1", LOG_LEVEL="warning"
     )
     client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
@@ -368,7 +374,7 @@ async def test_a_worker_killed_mid_checkout(shop_on_private_pg, private_pg, sett
     await asyncio.gather(*in_flight)
     assert 3 <= len(first_answers) < len(keys)
 
-    process, port = await start_server(
+    process, port = await start_server_process(
         settings.replace(DATABASE_URL=private_pg.url), tmp_path / "again.log", WORKERS="1"
     )
     try:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from tests.factories import marking_code, order_body, setup_shop
 from tests.support import auth, customer_token
-from tests.test_orders import order_body, setup_shop
-from tests.test_receipts import marking_code
 
 
 def codes_path(order_id, line_id) -> str:

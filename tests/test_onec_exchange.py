@@ -14,7 +14,6 @@ from sqlalchemy import func, select, update
 from db.models import OnecExchange, OnecSession
 from db.models.base import utcnow
 from services.stock import UPLOAD_LOCK_KEY
-from tests import factories
 from tests.commerceml_docs import (
     MAIN_STORE,
     RETAIL,
@@ -27,25 +26,14 @@ from tests.commerceml_docs import (
     offers_xml,
     rests_xml,
 )
-from tests.onec_client import EXCHANGE_SETTINGS, PATH, OneC, basic
+from tests.factories import exchange_settings
+from tests.onec_client import PATH, OneC, basic
 from tests.support import is_postgresql
 
 GOODS = import_xml(
     [Group("g1", "Женская одежда", [Group("g2", "Платья")])],
     [Product("3f6c1d0e-6b1a-11ee-80f1-0050569c2a11", "Платье «Лето»", "VN-001", "g2")],
 )
-
-
-async def exchange_settings(client, admin_headers, folder: Path) -> dict:
-    """What the exchange needs: credentials, price types and a structure for new goods."""
-    structure = await factories.post(client, "/structures", {"name": "Хлопок"}, admin_headers)
-    return {
-        **EXCHANGE_SETTINGS,
-        "ONEC_EXCHANGE_DIR": str(folder),
-        "ONEC_PRICE_TYPE_ID": RETAIL,
-        "ONEC_SALE_PRICE_TYPE_ID": SALE,
-        "ONEC_DEFAULT_STRUCTURE_ID": structure["id"],
-    }
 
 
 @pytest.fixture

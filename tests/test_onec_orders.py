@@ -14,8 +14,8 @@ from sqlalchemy import event, select, update
 from db.models import OnecExchange, Order
 from tests import factories
 from tests.commerceml_docs import MAIN_STORE, RETAIL, Group, Offer, Product, import_xml, offers_xml
+from tests.factories import exchange_settings
 from tests.onec_client import OneC, orders_update
-from tests.test_onec_exchange import exchange_settings
 
 DRESS = "3f6c1d0e-6b1a-11ee-80f1-0050569c2a11"
 RED, BLUE = f"{DRESS}#c1", f"{DRESS}#c2"

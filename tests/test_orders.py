@@ -8,66 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import Customer, OutboxMessage, Variation
-from tests import factories
+from tests.factories import order_body, register, setup_shop
 from tests.support import auth, customer_token, is_postgresql
-from tests.test_customers import register
-
-
-async def setup_shop(client, headers, stock=5):
-    refs = await factories.directories(client, headers)
-    for name in ("Новый", "Отменён", "Передан в 1С"):
-        await factories.post(client, "/statuses", {"name": name}, headers)
-    courier = await factories.post(
-        client, "/delivery_types", {"name": "Курьер", "cost": 300}, headers
-    )
-    pickup = await factories.post(client, "/delivery_types", {"name": "СДЭК"}, headers)
-    good = await factories.good(client, headers, refs)
-    first = await factories.variation(
-        client, headers, good["id"], refs["red"], refs["s"], amount=stock, price=4990
-    )
-    second = await factories.variation(
-        client,
-        headers,
-        good["id"],
-        refs["blue"],
-        refs["m"],
-        amount=stock,
-        price=2000,
-        discounted_price=1500,
-    )
-    return {
-        "courier": courier,
-        "pickup": pickup,
-        "good": good,
-        "first": first,
-        "second": second,
-        "refs": refs,
-    }
-
-
-def order_body(shop, **changes):
-    body = {
-        "first_name": "Иван",
-        "second_name": "Петров",
-        "last_name": "",
-        "phone_number": "+7 (912) 345-67-89",
-        "email": "Ivan@Example.ru",
-        "delivery_type_id": shop["courier"]["id"],
-        "delivery_cost": 300.0,
-        "city": "Челябинск",
-        "street": "Тополиная",
-        "house_number": "11",
-        "apartment": "5а",
-        "delivery_address": "Челябинск, Тополиная 11-5",
-        "is_cash_payment": False,
-        "status_id": 3,
-        "variations": [
-            {"variation_id": shop["first"]["id"], "amount": 2, "current_price": 4990},
-            {"variation_id": shop["second"]["id"], "amount": 1, "current_price": "1500"},
-        ],
-    }
-    body.update(changes)
-    return body
 
 
 @pytest.fixture

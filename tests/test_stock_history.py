@@ -12,13 +12,10 @@ from sqlalchemy import event, text
 from db.engine import Database
 from db.migrate import alembic_config, upgrade
 from services.api_clients import create_api_client
-from tests.factories import outbox_payloads
+from tests.factories import PAYMENT_RETURN, order_body, outbox_payloads, remains_report, setup_shop
 from tests.fakes import FakeGateway
 from tests.support import auth, create_database, customer_token, drop_database, is_postgresql
-from tests.test_orders import order_body, setup_shop
-from tests.test_stock_uploads import remains_report
 
-RETURN = {"return_url": "https://vinterr-plus.ru/ok", "fail_url": "https://vinterr-plus.ru/fail"}
 CANCELLED, HANDED = 2, 3
 
 
@@ -78,7 +75,9 @@ async def set_status(client, headers, order_id: int, status_id: int) -> None:
 
 async def paid_order(client, shop, gateway, body=None) -> dict:
     order = (await client.post("/orders", json=body or order_body(shop))).json()
-    payment = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    payment = await client.post(
+        "/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN}
+    )
     assert payment.status_code == 200, payment.text
     gateway_id = payment.json()["sberbank_order_id"]
     gateway.pay(gateway_id)

@@ -3,42 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import io
 
 import pytest
-from openpyxl import Workbook
 
 from db.engine import Database
 from db.models import Variation
 from services.stock import SYSTEM, Cause, reserve_stock
 from services.stock_uploads import apply_remains
 from tests import factories
+from tests.factories import order_body, remains_report, setup_shop, xlsx
 from tests.support import is_postgresql
-from tests.test_orders import order_body, setup_shop
-
-
-def xlsx(rows: list[list]) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    for row in rows:
-        sheet.append(row)
-    output = io.BytesIO()
-    workbook.save(output)
-    return output.getvalue()
-
-
-def remains_report(lines: list[list]) -> bytes:
-    return xlsx(
-        [
-            ["Остатки товаров на складах", None, None],
-            ["Период: 22.11.2026", None, None],
-            [None, None, None],
-            ["Номенклатура", "Характеристика.Код", "Итого\xa0по  всем складам"],
-            [None, None, "шт."],
-            *lines,
-            ["Итого", None, 999],
-        ]
-    )
 
 
 async def coded_shop(client, headers):
