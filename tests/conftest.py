@@ -126,6 +126,13 @@ def admin_headers(admin):
 
 
 @pytest.fixture
+async def customer(client):
+    """A registered customer (factories.REGISTRATION) with the headers of its login."""
+    created = await factories.register(client)
+    return {**created, "headers": await factories.log_in(client)}
+
+
+@pytest.fixture
 async def onec_settings(settings, client, admin_headers):
     """Settings of the CommerceML import: the test documents' price types, a structure."""
     structure = await factories.post(client, "/structures", {"name": "Шерсть"}, admin_headers)
