@@ -28,7 +28,7 @@ def test_bad_setting_stops_with_one_line_and_exit_2(tmp_path):
     assert "DATABASE_URL" in result.stderr
 
 
-def test_migrate_create_admin_and_api_clients(tmp_path):
+def test_create_admin_creates_then_resets_and_api_client_names_are_unique(tmp_path):
     env = {
         "APP_ENV": "development",
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",

@@ -98,7 +98,7 @@ async def test_first_exchange_fills_an_empty_shop(
 
 
 @pytest.mark.parametrize("version,namespace", [("2.04", False), ("2.04", True), ("2.10", False)])
-async def test_other_versions_and_namespaces(
+async def test_every_version_and_namespace_imports_the_same_catalogue(
     client, db, import_file, onec_settings, version, namespace
 ):
     catalog, offers = await first_exchange(import_file, onec_settings, version, namespace)
@@ -167,7 +167,7 @@ async def test_site_data_is_matched_not_duplicated(
     assert (matched["price"], matched["stock"], matched["name"]) == (5200, 2, "Платье (Синий, M)")
 
 
-async def test_reservations_survive_and_changes_only_packages(
+async def test_reservations_survive_and_only_a_full_package_zeroes_unlisted_offers(
     client, admin_headers, db, import_file, onec_settings
 ):
     await first_exchange(import_file, onec_settings)
@@ -220,7 +220,9 @@ async def test_reservations_survive_and_changes_only_packages(
     assert (await client.get(f"/variations/{site_only['id']}")).json()["stock"] == 6
 
 
-async def test_rests_and_prices_files(client, admin_headers, db, app, import_file, onec_settings):
+async def test_a_prices_file_changes_prices_only_and_a_rests_file_only_its_offers(
+    client, admin_headers, db, app, import_file, onec_settings
+):
     await first_exchange(import_file, onec_settings)
     for guid in (DRESS, SKIRT, SCARF):
         await client.patch(
@@ -284,7 +286,9 @@ async def test_skipped_items_are_counted_and_change_nothing_else(
     assert (await client.get(f"/variations/{ids[BLUE_44]}")).json()["stock"] == 7
 
 
-async def test_settings_the_import_needs(db, import_file, onec_settings, client):
+async def test_a_missing_structure_or_price_type_setting_stops_the_import_unchanged(
+    db, import_file, onec_settings, client
+):
     before = await snapshot(db)
     with pytest.raises(ExchangeSettingMissing, match="ONEC_DEFAULT_STRUCTURE_ID"):
         await import_file(
@@ -346,7 +350,7 @@ async def test_progress_is_reported_per_thousand_items(db, import_file, onec_set
     assert outbox is None  # a catalogue file carries no remains
 
 
-async def test_a_classifier_alone_and_the_changes_flag_as_an_element(
+async def test_a_classifier_alone_nests_groups_and_a_changes_flag_element_zeroes_nothing(
     client, db, import_file, onec_settings
 ):
     deep = [Group("d1", "Одежда", [Group("d2", "Женская", [Group("d3", "Платья макси")])])]

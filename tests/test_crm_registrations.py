@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-async def test_register_route(client):
+async def test_crm_registration_normalises_the_person_and_refuses_duplicates(client):
     response = await client.post(
         "/register",
         json={

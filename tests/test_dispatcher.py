@@ -117,7 +117,9 @@ async def queue_html_message(db, text: str) -> None:
         )
 
 
-async def test_telegram_retry_after_and_bad_markup(settings, db):
+async def test_telegram_retry_after_delays_a_message_and_bad_markup_is_resent_as_plain_text(
+    settings, db
+):
     telegram = await FakeTelegram().start()
     configured = settings.replace(TELEGRAM_TOKEN="1:x", TELEGRAM_API_BASE=telegram.base_url)
     await queue_html_message(db, "<b>a &amp; b</b>")

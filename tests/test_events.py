@@ -7,7 +7,9 @@ import json
 from tests.factories import register
 
 
-async def test_events_and_statistics(client, customer, admin_headers):
+async def test_events_posted_singly_or_in_batches_are_counted_per_day_and_customer(
+    client, customer, admin_headers
+):
     single = await client.post(
         "/events",
         json={

@@ -89,7 +89,9 @@ class _Outside:
         self.telegram.mode = self.smtp.inbox.mode = self.gateway.mode = "ok"
 
 
-async def test_outside_services_down_slow_or_garbled(settings, db, make_server, admin_headers):
+async def test_orders_survive_broken_outside_services_and_are_notified_once_they_recover(
+    settings, db, make_server, admin_headers
+):
     outside = _Outside()
     await outside.start()
     configured = channel_settings(settings, outside.telegram.port, outside.smtp.port).replace(
@@ -276,7 +278,9 @@ async def check_orders_whole(database: Database, shop: dict) -> int:
 
 
 @needs_postgresql
-async def test_postgresql_restart_under_load(shop_on_private_pg, private_pg):
+async def test_a_postgresql_restart_under_load_gives_503s_then_recovers_with_orders_whole(
+    shop_on_private_pg, private_pg
+):
     """Stopped and started (so the outage is seen), then `pg_ctl restart -m fast`."""
     client = shop_on_private_pg["client"]
     async with Load(client, shop_on_private_pg["shop"]) as load:
@@ -317,7 +321,9 @@ async def _at_least(load: Load, status: int, count: int, since: int = 0) -> bool
 
 
 @needs_postgresql
-async def test_postgresql_connections_killed_under_load(shop_on_private_pg, private_pg):
+async def test_killed_postgresql_connections_are_replaced_without_a_restart_or_half_orders(
+    shop_on_private_pg, private_pg
+):
     client, database = shop_on_private_pg["client"], shop_on_private_pg["db"]
     async with Load(client, shop_on_private_pg["shop"]) as load:
         for _ in range(3):
@@ -343,7 +349,9 @@ async def test_postgresql_connections_killed_under_load(shop_on_private_pg, priv
 
 
 @needs_postgresql
-async def test_a_worker_killed_mid_checkout(shop_on_private_pg, private_pg, settings, tmp_path):
+async def test_a_worker_killed_mid_checkout_leaves_every_retried_order_placed_once(
+    shop_on_private_pg, private_pg, settings, tmp_path
+):
     client, shop = shop_on_private_pg["client"], shop_on_private_pg["shop"]
     keys = [str(uuid.uuid4()) for _ in range(30)]
     first_answers: dict[str, int] = {}

@@ -5,7 +5,9 @@ from __future__ import annotations
 from tests import factories
 
 
-async def test_favorites(client, customer, admin_headers):
+async def test_a_customer_favorites_visible_goods_once_and_deletes_them_by_id(
+    client, customer, admin_headers
+):
     refs = await factories.directories(client, admin_headers)
     first = await factories.good(client, admin_headers, refs, article="F1")
     second = await factories.good(client, admin_headers, refs, article="F2")

@@ -12,7 +12,7 @@ from db.migrate import alembic_config
 from tests.support import is_postgresql
 
 
-async def test_hello(client):
+async def test_the_root_answers_hello_world_as_json(client):
     response = await client.get("/")
     assert response.status_code == 200
     assert response.json() == {"hello": "world"}
@@ -32,7 +32,7 @@ async def test_echo_with_non_object_body_gives_headers_only(client):
     assert response.json() == {}
 
 
-async def test_health_reports_database(client):
+async def test_health_reports_each_check_and_the_rate_limit_backend(client):
     response = await client.get("/health")
     assert response.status_code == 200
     assert response.json() == {
@@ -121,7 +121,7 @@ async def test_trailing_slash_is_accepted(client):
     assert (await client.get("/health/")).status_code == 200
 
 
-async def test_unknown_route_and_method(client):
+async def test_an_unknown_route_is_404_and_an_unknown_method_405_as_json(client):
     response = await client.get("/no/such/route")
     assert response.status_code == 404
     assert response.json() == {"message": "Not found", "error_code": 404}
@@ -138,7 +138,7 @@ async def test_request_id_is_echoed_or_generated(client):
     assert len(response.headers["x-request-id"]) == 36
 
 
-async def test_options_preflight_without_token(client, make_server):
+async def test_a_preflight_needs_no_token_and_allows_only_configured_origins(client, make_server):
     response = await client.options("/health")
     assert response.status_code == 204
     assert "GET" in response.headers["allow"]

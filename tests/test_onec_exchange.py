@@ -116,7 +116,7 @@ async def test_credentials_and_cookies_are_checked(exchange, db):
     assert files_under(exchange.folder) == []
 
 
-async def test_unknown_type_or_mode(exchange):
+async def test_an_unknown_type_or_mode_answers_failure_naming_the_field(exchange):
     onec = OneC(exchange.client)
     await onec.checkauth()
     cases = [
@@ -369,7 +369,7 @@ async def test_exchange_log_is_for_staff(exchange, admin_headers):
     assert bad.status_code == 400
 
 
-async def test_requests_are_counted(exchange):
+async def test_exchange_requests_are_counted_by_type_mode_and_result(exchange):
     onec = OneC(exchange.client)
     await onec.checkauth()
     await onec.call("catalog", "init")

@@ -275,7 +275,9 @@ async def test_orders_placed_before_the_first_exchange_are_not_sent(shop, make_s
     assert await query(onec) == {}
 
 
-async def test_updates_from_1c(shop, client, admin_headers, db):
+async def test_statuses_cancellations_and_payments_from_1c_apply_and_are_not_sent_back(
+    shop, client, admin_headers, db
+):
     for variation in (shop["red"], shop["blue"]):
         await client.patch(
             f"/variations/{variation['id']}", json={"stock": 20}, headers=admin_headers

@@ -54,7 +54,9 @@ async def count(db, model, *conditions) -> int:
         return await session.scalar(select(func.count()).select_from(model).where(*conditions))
 
 
-async def test_register_and_pay(paying, gateway, db):
+async def test_a_registered_payment_is_reused_until_paid_and_pays_the_order_once(
+    paying, gateway, db
+):
     client, order, _ = paying
     response = await client.post(
         "/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN}
@@ -98,7 +100,9 @@ async def test_amount_mismatch_is_not_paid(paying, gateway):
     assert status["is_payed"] is False and status["status"] == 2
 
 
-async def test_refused_gateway_and_next_attempt(paying, gateway):
+async def test_a_refused_registration_is_409_and_the_next_attempt_gets_a_new_number(
+    paying, gateway
+):
     client, order, _ = paying
     gateway.refuse_with = "Заказ с таким номером уже обработан"
     refused = await client.post(
@@ -126,7 +130,9 @@ async def test_unreachable_gateway_is_502(make_server, admin_headers):
     assert down.json()["message"] == "Payment gateway unavailable"
 
 
-async def test_register_validation(paying, admin_headers):
+async def test_registration_refuses_foreign_return_urls_unknown_and_cancelled_orders(
+    paying, admin_headers
+):
     client, order, _ = paying
     evil = await client.post(
         "/register_payment",
@@ -164,7 +170,7 @@ async def registered_callback(client, order, operation: str, **extra: str):
     return body, params
 
 
-async def test_callback_checksum_dedupe_and_confirmation(paying, gateway, db):
+async def test_a_signed_callback_is_stored_once_and_confirmed_with_the_gateway(paying, gateway, db):
     client, order, settings = paying
     body, params = await registered_callback(client, order, "deposited")
     for checksum in ("00AA", "é"):

@@ -214,7 +214,9 @@ async def test_refused_refund_is_502_and_recorded_failed(shop_server, gateway, a
     assert retried.status_code == 201
 
 
-async def test_unpaid_orders_and_bad_requests(shop_server, gateway, admin_headers, db):
+async def test_unpaid_orders_and_malformed_refunds_are_refused_before_the_gateway(
+    shop_server, gateway, admin_headers, db
+):
     client, shop, _ = shop_server
     order, _ = await registered_order(client, shop)
     path = f"/orders/{order['id']}/refund"
@@ -306,7 +308,9 @@ async def test_held_payment_is_reversed_in_full(shop_server, gateway, admin_head
     assert await stock(client, shop["first"]) == {"available": 5, "reserved": 0, "stock": 5}
 
 
-async def test_refunds_made_in_the_gateway_cabinet(shop_server, gateway, admin_headers, db):
+async def test_refunds_made_in_the_gateway_cabinet_are_recorded_once_and_restock_when_full(
+    shop_server, gateway, admin_headers, db
+):
     client, shop, settings = shop_server
     order, gateway_id = await paid_order(client, shop, gateway)
     gateway.refund_in_cabinet(gateway_id, 50000)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from tests.factories import register
 
 
-async def test_social_links(client, customer, admin_headers):
+async def test_a_social_account_links_once_per_network_and_only_to_its_hosts(
+    client, customer, admin_headers
+):
     path = f"/customers/{customer['id']}/social_accounts"
     headers = customer["headers"]
     linked = await client.post(

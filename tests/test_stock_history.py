@@ -196,7 +196,7 @@ async def test_remains_uploads_name_their_reason_and_caller(client, admin_header
     assert len(await history(client, admin_headers, second)) == len(second_moves)
 
 
-async def test_history_route_pages_and_refuses(client, admin_headers, db):
+async def test_the_stock_history_is_paged_newest_first_for_staff_only(client, admin_headers, db):
     shop = await setup_shop(client, admin_headers)
     first = shop["first"]["id"]
     for stock in (6, 7, 8):
@@ -252,7 +252,7 @@ async def test_history_route_pages_and_refuses(client, admin_headers, db):
     assert deleted.status_code == 404
 
 
-async def test_history_route_is_documented(client):
+async def test_the_stock_history_route_documents_its_answers_and_parameters(client):
     document = (await client.get("/openapi.json")).json()
     operation = document["paths"]["/variations/{variation_id}/stock_history"]["get"]
     assert {"200", "400", "401", "403", "404"} <= set(operation["responses"])

@@ -31,7 +31,9 @@ async def stock_of(client, variation_id):
     return variation["stock"], variation["reserved"], variation["amount"]
 
 
-async def test_excel_remains(client, admin_headers):
+async def test_an_excel_remains_report_updates_by_1c_code_keeps_reservations_and_zeroes_the_rest(
+    client, admin_headers
+):
     shop = await coded_shop(client, admin_headers)
     placed = await client.post("/orders", json=order_body(shop))
     assert placed.status_code == 201
@@ -85,7 +87,7 @@ async def test_bad_reports_change_nothing(client, admin_headers):
     assert (await client.post("/variations/update_remains")).status_code == 401
 
 
-async def test_weights(client, admin_headers):
+async def test_a_weights_report_sets_weights_by_article_the_last_row_winning(client, admin_headers):
     refs = await factories.directories(client, admin_headers)
     good = await factories.good(client, admin_headers, refs, article="00777")
     report = xlsx(
@@ -114,7 +116,9 @@ async def test_weights(client, admin_headers):
     assert detail["weight"] == 0.45
 
 
-async def test_json_remains(client, admin_headers):
+async def test_json_remains_update_listed_codes_and_a_full_report_zeroes_the_rest(
+    client, admin_headers
+):
     shop = await coded_shop(client, admin_headers)
     partial = await client.post(
         "/variations/auto_update_remains",
