@@ -3,14 +3,13 @@ shared Redis the tests use."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket
 import subprocess
 from pathlib import Path
 
-from tests.support import free_port
+from tests.support import free_port, wait_for
 
 
 class PrivatePostgres:
@@ -115,11 +114,7 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        for _ in range(100):
-            if await redis_reachable(self.url, report=False):
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError("private redis-server did not start")
+        await wait_for(lambda: redis_reachable(self.url, report=False), 10, interval_s=0.1)
 
     def kill(self) -> None:
         if self.process is not None:

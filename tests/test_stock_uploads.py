@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import text
 
 from db.engine import Database
 from db.models import Variation
@@ -12,7 +13,12 @@ from services.stock import SYSTEM, Cause, reserve_stock
 from services.stock_uploads import apply_remains
 from tests import factories
 from tests.factories import order_body, remains_report, setup_shop, xlsx
-from tests.support import is_postgresql
+from tests.support import is_postgresql, wait_for
+
+LOCKS_WAITED_FOR = text(
+    "SELECT count(*) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
 
 
 async def coded_shop(client, headers):
@@ -167,20 +173,28 @@ async def test_an_upload_and_a_checkout_never_lock_crosswise(client, admin_heade
     other_db = Database(settings.DATABASE_URL, pool_size=2)
     first_reserved = asyncio.Event()
 
-    async def checkout():
-        async with db.begin() as session:
-            await reserve_stock(session, {first: 1}, Cause("order_reserve", SYSTEM))
-            first_reserved.set()
-            await asyncio.sleep(0.3)
-            await reserve_stock(session, {second: 1}, Cause("order_reserve", SYSTEM))
-
     async def upload():
         await first_reserved.wait()
         async with other_db.begin() as session:
             await apply_remains(session, settings, {"B2": 7, "A1": 7}, True, "json", SYSTEM)
 
+    uploading = asyncio.create_task(upload())
+
+    async def upload_waits_for_a_lock_or_ended() -> bool:
+        if uploading.done():
+            return True
+        async with db.session() as session:
+            return await session.scalar(LOCKS_WAITED_FOR) > 0
+
+    async def checkout():
+        async with db.begin() as session:
+            await reserve_stock(session, {first: 1}, Cause("order_reserve", SYSTEM))
+            first_reserved.set()
+            await wait_for(upload_waits_for_a_lock_or_ended)
+            await reserve_stock(session, {second: 1}, Cause("order_reserve", SYSTEM))
+
     try:
-        results = await asyncio.gather(checkout(), upload(), return_exceptions=True)
+        results = await asyncio.gather(checkout(), uploading, return_exceptions=True)
     finally:
         await other_db.dispose()
     assert results == [None, None]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
-from tests.support import auth
+from tests.support import auth, wait_for
 
 
 async def _create(client, headers, login="manager", password="s3cret-pass"):
@@ -138,9 +139,10 @@ async def test_a_deleted_users_token_never_passes_to_a_later_user(client, admin_
     token = (
         await client.post("/users/auth", json={"login": "manager", "password": "s3cret-pass"})
     ).json()["Authorization"]
+    issued_by = int(time.time())
     assert (await client.delete(f"/users/{user['id']}", headers=admin_headers)).status_code == 204
     # Token times are whole seconds: the successor must be created in a later second.
-    await asyncio.sleep(1.1)
+    await wait_for(lambda: int(time.time()) > issued_by)
     successor = (await _create(client, admin_headers, login="successor")).json()
     assert (await client.get(f"/users/{successor['id']}", headers=auth(token))).status_code == 401
 
