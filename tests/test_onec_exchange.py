@@ -343,13 +343,13 @@ async def test_calls_may_land_on_any_server(exchange, make_server):
     await onec_a.upload("import.xml", GOODS[:50])
     await onec_b.upload("import.xml", GOODS[50:])
     answers = []
-    for attempt in range(200):
-        onec = (onec_a, onec_b)[attempt % 2]
-        response = await onec.call("catalog", "import", filename="import.xml")
-        answers.append(response.text)
-        if not response.text.startswith("progress"):
-            break
-        await asyncio.sleep(0.05)
+
+    async def finished() -> bool:
+        onec = (onec_a, onec_b)[len(answers) % 2]
+        answers.append((await onec.call("catalog", "import", filename="import.xml")).text)
+        return not answers[-1].startswith("progress")
+
+    await wait_for(finished, interval_s=0.05)
     assert answers[-1] == "success"
 
 
