@@ -13,17 +13,9 @@ from helpers.sberbank import SberbankGateway
 from services.payments import callback_checksum, confirm_payment_job
 from tests import factories
 from tests.factories import PAYMENT_RETURN, order_body, setup_shop
-from tests.fakes import FakeGateway
 from tests.support import free_port
 
 SECRET = "callback-secret"
-
-
-@pytest.fixture
-async def gateway():
-    fake = await FakeGateway().start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

@@ -21,19 +21,11 @@ from tests.factories import (
     setup_shop,
     stock,
 )
-from tests.fakes import FakeGateway
 from tests.support import with_gateway
 
 UNNAMED = "Name the marking codes of the returned units"
 NOT_REFUNDABLE = "Marking code is not refundable"
 FIRST, SECOND = marking_code(1), marking_code(2)
-
-
-@pytest.fixture
-async def gateway():
-    fake = await FakeGateway().start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

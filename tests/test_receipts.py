@@ -6,18 +6,8 @@ from __future__ import annotations
 import base64
 import json
 
-import pytest
-
 from tests import factories
 from tests.factories import PAYMENT_RETURN, marking_code, order_body, setup_shop
-from tests.fakes import FakeGateway
-
-
-@pytest.fixture
-async def gateway():
-    fake = await FakeGateway().start()
-    yield fake
-    await fake.stop()
 
 
 async def shop_with(make_server, gateway, admin_headers, **settings):

@@ -18,14 +18,6 @@ from tests.factories import (
     setup_shop,
     stock,
 )
-from tests.fakes import FakeGateway
-
-
-@pytest.fixture
-async def gateway():
-    fake = await FakeGateway().start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

@@ -31,18 +31,10 @@ from tests.factories import (
     setup_shop,
     stock,
 )
-from tests.fakes import FakeGateway
 from tests.support import auth, customer_token, free_port, make_settings, with_gateway
 
 SECRET = "callback-secret"
 OVER_REFUND = "Refund exceeds the paid amount"
-
-
-@pytest.fixture
-async def gateway():
-    fake = await FakeGateway().start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

@@ -13,17 +13,9 @@ from db.engine import Database
 from db.migrate import alembic_config, upgrade
 from services.api_clients import create_api_client
 from tests.factories import PAYMENT_RETURN, order_body, outbox_payloads, remains_report, setup_shop
-from tests.fakes import FakeGateway
 from tests.support import auth, create_database, customer_token, drop_database, is_postgresql
 
 CANCELLED, HANDED = 2, 3
-
-
-@pytest.fixture
-async def gateway():
-    fake = await FakeGateway().start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
