@@ -122,7 +122,7 @@ async def test_unreachable_gateway_is_502(make_server, admin_headers):
     assert down.json()["message"] == "Payment gateway unavailable"
 
 
-async def test_registration_refuses_foreign_return_urls_unknown_and_cancelled_orders(
+async def test_a_payment_registration_refuses_foreign_return_urls_unknown_and_cancelled_orders(
     paying, admin_headers
 ):
     client, order, _ = paying
