@@ -215,3 +215,53 @@ def prices_xml(prices: dict[str, dict[str, str]], changes_only: bool | None = No
         [Offer(offer_id, prices=values) for offer_id, values in prices.items()],
         changes_only=changes_only,
     )
+
+
+# The sample catalogue: three goods in two levels of groups, four offers.
+DRESS, SKIRT, SCARF = (
+    "3f6c1d0e-6b1a-11ee-80f1-0050569c2a11",
+    "4a7d2e1f-6b1a-11ee-80f1-0050569c2a11",
+    "5b8e3f20-6b1a-11ee-80f1-0050569c2a11",
+)
+RED_44, RED_46, BLUE_44 = (
+    f"{DRESS}#c0a1",
+    f"{DRESS}#c0a2",
+    f"{SKIRT}#c0b1",
+)
+CATALOGUE_GROUPS = [
+    Group(
+        "e1",
+        "Женская одежда",
+        [Group("e2", "Платья"), Group("e3", "Юбки")],
+    ),
+    Group("e4", "Аксессуары"),
+]
+CATALOGUE_GOODS = [
+    Product(DRESS, "Платье «Лето»", "VN-001", "e2", "Лёгкое платье из хлопка", weight="0.350"),
+    Product(SKIRT, "Юбка плиссе", "VN-002", "e3", barcode="4600000000028"),
+    Product(SCARF, "Шарф шерстяной", "VN-003", "e4", code="00-00000003", weight="0,12"),
+]
+
+
+def catalogue_offers(**stock) -> list[Offer]:
+    both = {MAIN_STORE: "3", SHOP_STORE: "2"}
+    return [
+        Offer(
+            RED_44,
+            "Платье «Лето» (Красный, 44)",
+            "Красный",
+            "44",
+            {RETAIL: "4990.50", SALE: "3990"},
+            stock.get("red_44", both),
+        ),
+        Offer(RED_46, "Платье «Лето» (Красный, 46)", "Красный", "46", {RETAIL: "4990"}, {}),
+        Offer(
+            BLUE_44,
+            "Юбка плиссе (Синий, 44)",
+            "Синий",
+            "44",
+            {RETAIL: "2990", SALE: "2990"},
+            stock.get("blue_44", {MAIN_STORE: "7"}),
+        ),
+        Offer(SCARF, "Шарф шерстяной", prices={RETAIL: "1490"}, stores={SHOP_STORE: "4"}),
+    ]

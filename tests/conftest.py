@@ -10,6 +10,7 @@ from db.engine import Database
 from services.commerceml import import_commerceml_file
 from services.staff_users import create_or_reset_admin
 from tests import commerceml_docs, factories
+from tests.fakes import FakeGateway
 from tests.response_schemas import ResponseLog
 from tests.support import (
     auth,
@@ -123,6 +124,21 @@ async def admin(db):
 @pytest.fixture
 def admin_headers(admin):
     return admin["headers"]
+
+
+@pytest.fixture
+async def customer(client):
+    """A registered customer (factories.REGISTRATION) with the headers of its login."""
+    created = await factories.register(client)
+    return {**created, "headers": await factories.log_in(client)}
+
+
+@pytest.fixture
+async def gateway():
+    """A local server speaking the payment gateway's protocol (tests/fakes.py)."""
+    fake = await FakeGateway().start()
+    yield fake
+    await fake.stop()
 
 
 @pytest.fixture

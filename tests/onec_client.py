@@ -3,9 +3,10 @@ orders documents 1C sends back."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import xml.etree.ElementTree as ET
+
+from tests.support import wait_for
 
 LOGIN = "obmen"
 PASSWORD = "пароль-1С"
@@ -56,14 +57,16 @@ class OneC:
             assert response.status_code == 200, response.text
             assert response.text == "success"
 
-    async def import_file(self, name: str, kind: str = "catalog", limit: int = 200):
+    async def import_file(self, name: str, kind: str = "catalog", timeout_s: float = 30.0):
         """Repeat `import` while it answers progress; returns the last answer."""
-        for _ in range(limit):
-            response = await self.call(kind, "import", filename=name)
-            if response.status_code != 200 or not response.text.startswith("progress"):
-                return response
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"import of {name} still in progress")
+        answers = []
+
+        async def settled() -> bool:
+            answers.append(await self.call(kind, "import", filename=name))
+            return answers[-1].status_code != 200 or not answers[-1].text.startswith("progress")
+
+        await wait_for(settled, timeout_s, interval_s=0.05)
+        return answers[-1]
 
 
 def orders_update(*documents: dict, namespace: str | None = None) -> bytes:

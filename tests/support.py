@@ -1,13 +1,14 @@
-"""Test support: databases created per run, in-process servers on 127.0.0.1, data helpers."""
+"""Test support: databases created per run, servers on 127.0.0.1 (in the test's event loop or
+as `main.py` processes), the command line, tokens, waiting for a condition."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import os
-import shutil
 import socket
 import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +22,11 @@ from config import Settings, load_settings
 from db.engine import Database
 from db.migrate import upgrade
 from db.models import Base
+from helpers.sberbank import SberbankGateway
 from helpers.tokens import issue_token
 
 JWT_SECRET = "test-secret-which-is-long-enough"
+ROOT = Path(__file__).resolve().parent.parent
 _app_numbers = itertools.count(1)
 
 
@@ -106,6 +109,114 @@ def make_settings(database_url: str, media_root: str, **overrides) -> Settings:
     return load_settings(env=base, **overrides)
 
 
+def channel_settings(settings: Settings, telegram_port: int, smtp_port: int) -> Settings:
+    """`settings` sending through a local Telegram API and a local SMTP server."""
+    return settings.replace(
+        TELEGRAM_TOKEN="123:abc",
+        TELEGRAM_API_BASE=f"http://127.0.0.1:{telegram_port}",
+        TELEGRAM_ORDERS_CHAT_ID="-1001",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp_port,
+        SMTP_SECURITY="none",
+        EMAIL_FROM="shop@vinterr-plus.ru",
+        EMAIL_SHOP_TO="boss@example.ru",
+    )
+
+
+async def wait_for(condition, timeout_s: float = 30.0, interval_s: float = 0.02) -> None:
+    """Poll `condition` (a plain or an async callable) until it is true, or fail."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        met = condition()
+        if asyncio.iscoroutine(met):
+            met = await met
+        if met:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval_s)
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`main.py *args` with the caller's environment minus the shop's own settings."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_", "APP_"))}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "main.py", *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+async def start_server_process(
+    settings: Settings, log_path: Path | None = None, **env_changes: str
+) -> tuple[subprocess.Popen, int]:
+    """`main.py serve` on the tests' database and a free port, once /health answers; its output
+    goes to `log_path` (logged at info unless LOG_LEVEL is changed)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ENV": "development",
+        "DATABASE_URL": settings.DATABASE_URL,
+        "JWT_SECRET": JWT_SECRET,
+        "PORT": str(port),
+        "AUTO_MIGRATE": "false",
+        "RATE_LIMITS_ENABLED": "false",
+        "LOG_LEVEL": "info" if log_path else "warning",
+        "MEDIA_ROOT": settings.MEDIA_ROOT,
+        "DISPATCHER_IN_SERVER": "false",
+        **env_changes,
+    }
+    output = log_path.open("w") if log_path else subprocess.DEVNULL
+    try:
+        command = [sys.executable, "main.py", "serve"]
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    finally:
+        if log_path:
+            output.close()
+
+    async def healthy() -> bool:
+        if process.poll() is not None:
+            raise AssertionError("server exited")
+        try:
+            async with httpx.AsyncClient() as client:
+                return (await client.get(f"http://127.0.0.1:{port}/health")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        await wait_for(healthy, interval_s=0.05)
+    except AssertionError:
+        process.kill()
+        raise
+    return process, port
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM to each, then wait; kill the ones still running after 20 s."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def with_gateway(settings: Settings, job, *args):
+    """Run `job(*args, gateway_client)` with a payment gateway client closed afterwards."""
+    client = SberbankGateway(settings)
+    try:
+        return await job(*args, client)
+    finally:
+        await client.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -159,118 +270,3 @@ def customer_token(customer_id: int, version: int = 0) -> str:
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": token}
-
-
-class PrivatePostgres:
-    """A PostgreSQL cluster of the test's own, on a spare port under a temporary folder, so it
-    can be stopped and restarted without touching the shared server."""
-
-    BIN = Path("/usr/lib/postgresql/15/bin")
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.data = folder / "data"
-        self.port = free_port()
-        self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
-
-    @classmethod
-    def available(cls) -> bool:
-        return (cls.BIN / "initdb").exists()
-
-    def _run(self, *command: str) -> None:
-        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        subprocess.run([*as_postgres, *command], check=True, capture_output=True, timeout=120)
-
-    def _pg_ctl(self, action: str, *extra: str) -> None:
-        options = (
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c max_connections=50"
-        )
-        self._run(
-            str(self.BIN / "pg_ctl"), action, "-D", str(self.data), "-w", "-t", "60",
-            "-o", options, "-l", str(self.folder / "server.log"), *extra,
-        )  # fmt: skip
-
-    def start(self) -> None:
-        if not self.data.exists():
-            if os.geteuid() == 0:
-                shutil.chown(self.folder, "postgres", "postgres")
-            self._run(
-                str(self.BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"
-            )
-        self._pg_ctl("start")
-
-    def stop(self) -> None:
-        self._pg_ctl("stop", "-m", "fast")
-
-    def restart(self) -> None:
-        self._pg_ctl("restart", "-m", "fast")
-
-    def accepting(self) -> bool:
-        with socket.socket() as probe:
-            probe.settimeout(0.2)
-            return probe.connect_ex(("127.0.0.1", self.port)) == 0
-
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-async def redis_reachable(url: str = REDIS_URL, report: bool = True) -> bool:
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        await client.ping()
-    except Exception as exc:
-        if report:
-            print(f"Redis at {url} is unreachable ({type(exc).__name__}): its tests skip")
-        return False
-    finally:
-        await client.aclose()
-    return True
-
-
-async def remove_redis_keys(url: str, prefix: str) -> None:
-    """Deletes the keys a test wrote under its own prefix, and nothing else."""
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(url)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
-class PrivateRedis:
-    """A Redis server of the test's own on a spare port, without persistence, so it can be
-    killed and started again without touching the shared one."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    @staticmethod
-    def available() -> bool:
-        return shutil.which("redis-server") is not None
-
-    async def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        for _ in range(100):
-            if await redis_reachable(self.url, report=False):
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError("private redis-server did not start")
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            self.process = None

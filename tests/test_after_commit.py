@@ -10,7 +10,7 @@ from sqlalchemy import text
 from db.after_commit import on_commit, on_rollback
 from services.payments import callback_checksum
 from tests.fakes import FakeTelegram
-from tests.test_shutdown import wait_for
+from tests.support import wait_for
 
 SECRET = "callback-secret"
 

@@ -17,19 +17,11 @@ from db.engine import Database
 from db.models import AppLock, OutboxMessage
 from db.models.base import utcnow
 from tests.fakes import FakeSmtp, FakeTelegram
-from tests.support import JWT_SECRET
+from tests.support import JWT_SECRET, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_ROWS = 120
 EMAIL_ROWS = 20
-
-
-async def wait_for(condition, timeout_s: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 def test_dispatch_command_does_not_load_the_web_app():

@@ -15,7 +15,7 @@ from background.dispatcher import MAX_ATTEMPTS, Dispatcher
 from db.models import OutboxMessage
 from db.models.base import utcnow
 from helpers.broker import EventPublisher
-from tests.support import free_port
+from tests.support import free_port, wait_for
 
 BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
@@ -31,12 +31,16 @@ async def _reachable() -> bool:
 
 
 async def _first_message(queue):
-    for _ in range(50):
+    received = []
+
+    async def arrived() -> bool:
         message = await queue.get(fail=False)
         if message is not None:
-            return message
-        await asyncio.sleep(0.1)
-    raise AssertionError("no message reached the queue")
+            received.append(message)
+        return bool(received)
+
+    await wait_for(arrived, timeout_s=5, interval_s=0.1)
+    return received[0]
 
 
 @pytest.fixture

@@ -14,22 +14,14 @@ from background.dispatcher import Dispatcher
 from db.engine import Database
 from db.models import OutboxMessage
 from helpers.metrics import REGISTRY
-from tests.support import free_port, start_server
-from tests.test_orders import order_body, setup_shop
+from tests.factories import order_body, setup_shop
+from tests.support import free_port, start_server, wait_for
 
 # About a second of work for either database, inside a write transaction.
 SLOW_READ = text(
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) "
     "SELECT count(*) FROM c"
 )
-
-
-async def wait_for(condition, timeout_s: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 def add_slow_write_route(app) -> None:

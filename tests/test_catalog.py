@@ -21,7 +21,9 @@ async def _shop(client, headers):
     return refs, good, [red_s, red_m, blue_m]
 
 
-async def test_good_create_read_and_errors(client, admin_headers):
+async def test_a_created_good_reads_back_with_its_directory_names_and_duplicates_are_409(
+    client, admin_headers
+):
     refs = await factories.directories(client, admin_headers)
     good = await factories.good(client, admin_headers, refs, good_1c_id="00123")
     assert good["weight"] == 0.35 and good["is_visible"] is True
@@ -54,7 +56,7 @@ async def test_good_create_read_and_errors(client, admin_headers):
     assert (await client.get(f"/goods/{good['id']}")).status_code == 401
 
 
-async def test_variations_amount_stock_and_default(client, admin_headers):
+async def test_a_variations_stock_sets_its_amount_and_its_1c_id_is_unique(client, admin_headers):
     refs, good, (red_s, red_m, blue_m) = await _shop(client, admin_headers)
     assert red_s["amount"] == 5 and red_s["stock"] == 5 and red_s["reserved"] == 0
     detail = (await client.get(f"/goods/{good['id']}", headers=admin_headers)).json()
@@ -113,7 +115,9 @@ async def test_variations_amount_stock_and_default(client, admin_headers):
     assert set(missing.json()["fields"]) == {"color_id"} or "good_id" in missing.json()["fields"]
 
 
-async def test_storefront_shape_filters_and_paging(client, admin_headers):
+async def test_the_storefront_lists_visible_goods_with_colors_and_sizes_filtered_and_paged(
+    client, admin_headers
+):
     refs, good, (red_s, red_m, blue_m) = await _shop(client, admin_headers)
     hidden = await factories.good(client, admin_headers, refs, article="HIDDEN", is_visible=False)
     await factories.variation(client, admin_headers, hidden["id"], refs["red"], refs["s"])
@@ -178,7 +182,9 @@ async def test_deleted_and_hidden_goods_leave_the_storefront(client, admin_heade
     assert (await client.get(f"/goods/{good['id']}", headers=admin_headers)).status_code == 404
 
 
-async def test_etag_and_fresh_reads_after_changes(client, admin_headers, db, app):
+async def test_an_unchanged_storefront_is_304_and_any_change_shows_on_the_next_read(
+    client, admin_headers, db, app
+):
     _, good, (red_s, _, _) = await _shop(client, admin_headers)
     first = await client.get("/goods/all")
     etag = first.headers["etag"]

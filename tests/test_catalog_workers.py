@@ -3,14 +3,11 @@ change another one committed."""
 
 from __future__ import annotations
 
-import subprocess
-
 import httpx
 import pytest
 
-from tests.support import free_port, is_postgresql
-from tests.test_orders import order_body, setup_shop
-from tests.test_two_servers import start_server_process
+from tests.factories import order_body, setup_shop
+from tests.support import is_postgresql, start_server_process, stop_processes
 
 pytestmark = pytest.mark.skipif(not is_postgresql(), reason="needs PostgreSQL")
 
@@ -25,9 +22,8 @@ async def test_a_change_committed_by_one_worker_shows_at_once_on_the_other(
 ):
     shop = await setup_shop(client, admin_headers, stock=50)
     vid = shop["first"]["id"]
-    ports = [free_port(), free_port()]
-    servers = [await start_server_process(settings, port) for port in ports]
-    one, other = (f"http://127.0.0.1:{port}" for port in ports)
+    started = [await start_server_process(settings) for _ in range(2)]
+    one, other = (f"http://127.0.0.1:{port}" for _, port in started)
     try:
         async with httpx.AsyncClient(timeout=30) as http:
             for round_number in range(1, 6):
@@ -51,10 +47,4 @@ async def test_a_change_committed_by_one_worker_shows_at_once_on_the_other(
                     seen = amounts(await http.get(f"{one}/goods/all{query}"))
                     assert seen[vid] == (50 - 2 * round_number, price)
     finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_processes([process for process, _ in started])

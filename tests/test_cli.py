@@ -5,22 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_", "APP_"))}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "main.py", *args],
-        cwd=ROOT,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.support import ROOT, run_cli
 
 
 def test_bad_setting_stops_with_one_line_and_exit_2(tmp_path):
@@ -42,7 +28,7 @@ def test_bad_setting_stops_with_one_line_and_exit_2(tmp_path):
     assert "DATABASE_URL" in result.stderr
 
 
-def test_migrate_create_admin_and_api_clients(tmp_path):
+def test_create_admin_creates_then_resets_and_api_client_names_are_unique(tmp_path):
     env = {
         "APP_ENV": "development",
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",

@@ -8,15 +8,17 @@ import asyncio
 import pytest
 
 from services.errors import ExchangeFileInvalid
-from tests.commerceml_docs import RETAIL, Offer, Product, import_xml, offers_xml
-from tests.test_cli import run_cli
-from tests.test_commerceml_import import (
+from tests.commerceml_docs import (
     DRESS,
+    RETAIL,
+    Offer,
+    Product,
     catalogue_offers,
-    first_exchange,
-    good_id,
-    snapshot,
+    import_xml,
+    offers_xml,
 )
+from tests.factories import first_exchange, good_id, snapshot
+from tests.support import run_cli
 
 BILLION_LAUGHS = """<?xml version="1.0"?>
 <!DOCTYPE lolz [

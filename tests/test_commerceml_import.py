@@ -4,101 +4,40 @@ files, changes-only packages, reservations kept, skipped items counted; read bac
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from db.models import Good, OutboxMessage, Variation
+from db.models import OutboxMessage, Variation
 from services.errors import ExchangeSettingMissing
 from tests import factories
 from tests.commerceml_docs import (
+    BLUE_44,
+    CATALOGUE_GOODS,
+    CATALOGUE_GROUPS,
+    DRESS,
     MAIN_STORE,
+    RED_44,
+    RED_46,
     RETAIL,
     SALE,
+    SCARF,
     SHOP_STORE,
+    SKIRT,
     Group,
     Offer,
     Product,
+    catalogue_offers,
     import_xml,
     offers_xml,
     prices_xml,
     rests_xml,
 )
-
-DRESS, SKIRT, SCARF = (
-    "3f6c1d0e-6b1a-11ee-80f1-0050569c2a11",
-    "4a7d2e1f-6b1a-11ee-80f1-0050569c2a11",
-    "5b8e3f20-6b1a-11ee-80f1-0050569c2a11",
-)
-RED_44, RED_46, BLUE_44 = (
-    f"{DRESS}#c0a1",
-    f"{DRESS}#c0a2",
-    f"{SKIRT}#c0b1",
-)
-GROUPS = [
-    Group(
-        "e1",
-        "Женская одежда",
-        [Group("e2", "Платья"), Group("e3", "Юбки")],
-    ),
-    Group("e4", "Аксессуары"),
-]
-GOODS = [
-    Product(DRESS, "Платье «Лето»", "VN-001", "e2", "Лёгкое платье из хлопка", weight="0.350"),
-    Product(SKIRT, "Юбка плиссе", "VN-002", "e3", barcode="4600000000028"),
-    Product(SCARF, "Шарф шерстяной", "VN-003", "e4", code="00-00000003", weight="0,12"),
-]
-
-
-def catalogue_offers(**stock) -> list[Offer]:
-    both = {MAIN_STORE: "3", SHOP_STORE: "2"}
-    return [
-        Offer(
-            RED_44,
-            "Платье «Лето» (Красный, 44)",
-            "Красный",
-            "44",
-            {RETAIL: "4990.50", SALE: "3990"},
-            stock.get("red_44", both),
-        ),
-        Offer(RED_46, "Платье «Лето» (Красный, 46)", "Красный", "46", {RETAIL: "4990"}, {}),
-        Offer(
-            BLUE_44,
-            "Юбка плиссе (Синий, 44)",
-            "Синий",
-            "44",
-            {RETAIL: "2990", SALE: "2990"},
-            stock.get("blue_44", {MAIN_STORE: "7"}),
-        ),
-        Offer(SCARF, "Шарф шерстяной", prices={RETAIL: "1490"}, stores={SHOP_STORE: "4"}),
-    ]
-
-
-async def first_exchange(import_file, onec_settings, version="2.10", namespace=True):
-    catalog = await import_file(onec_settings, import_xml(GROUPS, GOODS, version, namespace))
-    offers = await import_file(
-        onec_settings, offers_xml(catalogue_offers(), version, namespace), "offers.xml"
-    )
-    return catalog, offers
+from tests.factories import first_exchange, good_id, snapshot
 
 
 async def variation_ids(db) -> dict[str, int]:
     async with db.session() as session:
         rows = await session.execute(select(Variation.one_c_guid, Variation.id))
         return {guid: vid for guid, vid in rows if guid}
-
-
-async def good_id(db, guid: str) -> int:
-    async with db.session() as session:
-        return await session.scalar(select(Good.id).where(Good.one_c_guid == guid))
-
-
-async def snapshot(db) -> dict:
-    """Every row an import may write, to show that a failed file changed nothing."""
-    tables = ("categories", "goods", "variations", "colors", "sizes", "outbox", "catalog_state")
-    async with db.session() as session:
-        return {
-            table: (await session.execute(text(f"SELECT * FROM {table} ORDER BY 1"))).all()
-            for table in tables
-        }
 
 
 async def test_first_exchange_fills_an_empty_shop(
@@ -135,7 +74,7 @@ async def test_first_exchange_fills_an_empty_shop(
         )
         assert patched.status_code == 200
     storefront = (await client.get("/goods/all")).json()
-    assert [good["name"] for good in storefront] == [good.name for good in GOODS]
+    assert [good["name"] for good in storefront] == [good.name for good in CATALOGUE_GOODS]
     ids = await variation_ids(db)
     skirt = (await client.get(f"/variations/{ids[BLUE_44]}")).json()
     assert (skirt["price"], skirt["discounted_price"], skirt["amount"]) == (2990, None, 7)
@@ -159,7 +98,7 @@ async def test_first_exchange_fills_an_empty_shop(
 
 
 @pytest.mark.parametrize("version,namespace", [("2.04", False), ("2.04", True), ("2.10", False)])
-async def test_other_versions_and_namespaces(
+async def test_every_version_and_namespace_imports_the_same_catalogue(
     client, db, import_file, onec_settings, version, namespace
 ):
     catalog, offers = await first_exchange(import_file, onec_settings, version, namespace)
@@ -228,7 +167,7 @@ async def test_site_data_is_matched_not_duplicated(
     assert (matched["price"], matched["stock"], matched["name"]) == (5200, 2, "Платье (Синий, M)")
 
 
-async def test_reservations_survive_and_changes_only_packages(
+async def test_reservations_survive_and_only_a_full_package_zeroes_unlisted_offers(
     client, admin_headers, db, import_file, onec_settings
 ):
     await first_exchange(import_file, onec_settings)
@@ -281,7 +220,9 @@ async def test_reservations_survive_and_changes_only_packages(
     assert (await client.get(f"/variations/{site_only['id']}")).json()["stock"] == 6
 
 
-async def test_rests_and_prices_files(client, admin_headers, db, app, import_file, onec_settings):
+async def test_a_prices_file_changes_prices_only_and_a_rests_file_only_its_offers(
+    client, admin_headers, db, app, import_file, onec_settings
+):
     await first_exchange(import_file, onec_settings)
     for guid in (DRESS, SKIRT, SCARF):
         await client.patch(
@@ -345,18 +286,22 @@ async def test_skipped_items_are_counted_and_change_nothing_else(
     assert (await client.get(f"/variations/{ids[BLUE_44]}")).json()["stock"] == 7
 
 
-async def test_settings_the_import_needs(db, import_file, onec_settings, client):
+async def test_a_missing_structure_or_price_type_setting_stops_the_import_unchanged(
+    db, import_file, onec_settings, client
+):
     before = await snapshot(db)
     with pytest.raises(ExchangeSettingMissing, match="ONEC_DEFAULT_STRUCTURE_ID"):
         await import_file(
-            onec_settings.replace(ONEC_DEFAULT_STRUCTURE_ID=None), import_xml(GROUPS, GOODS)
+            onec_settings.replace(ONEC_DEFAULT_STRUCTURE_ID=None),
+            import_xml(CATALOGUE_GROUPS, CATALOGUE_GOODS),
         )
     with pytest.raises(ExchangeSettingMissing, match="names no structure"):
         await import_file(
-            onec_settings.replace(ONEC_DEFAULT_STRUCTURE_ID=9999), import_xml(GROUPS, GOODS)
+            onec_settings.replace(ONEC_DEFAULT_STRUCTURE_ID=9999),
+            import_xml(CATALOGUE_GROUPS, CATALOGUE_GOODS),
         )
     assert await snapshot(db) == before
-    await import_file(onec_settings, import_xml(GROUPS, GOODS))
+    await import_file(onec_settings, import_xml(CATALOGUE_GROUPS, CATALOGUE_GOODS))
     before = await snapshot(db)
     offers = offers_xml(catalogue_offers())
     with pytest.raises(ExchangeSettingMissing, match=f"{RETAIL} \\(Розничная\\)"):
@@ -405,7 +350,7 @@ async def test_progress_is_reported_per_thousand_items(db, import_file, onec_set
     assert outbox is None  # a catalogue file carries no remains
 
 
-async def test_a_classifier_alone_and_the_changes_flag_as_an_element(
+async def test_a_classifier_alone_nests_groups_and_a_changes_flag_element_zeroes_nothing(
     client, db, import_file, onec_settings
 ):
     deep = [Group("d1", "Одежда", [Group("d2", "Женская", [Group("d3", "Платья макси")])])]

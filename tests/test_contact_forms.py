@@ -9,7 +9,7 @@ from db.models import OutboxMessage
 BOT = {"Authorization": "bot-secret-value"}
 
 
-async def test_contact_form(make_server, db):
+async def test_a_contact_form_queues_an_escaped_message_to_the_orders_chat(make_server, db):
     running = await make_server(TELEGRAM_ORDERS_CHAT_ID="-100123")
     response = await running.client.post(
         "/contact_forms",
@@ -38,7 +38,7 @@ async def test_contact_form(make_server, db):
     assert "Email:" not in message.payload["text"]
 
 
-async def test_contact_form_validation(client):
+async def test_a_contact_form_names_every_invalid_field(client):
     response = await client.post(
         "/contact_forms", json={"customer_name": "", "text": "x" * 2001, "email": "bad"}
     )
@@ -46,7 +46,9 @@ async def test_contact_form_validation(client):
     assert set(response.json()["fields"]) == {"customer_name", "phone_number", "text", "email"}
 
 
-async def test_bot_users(make_server, admin_headers):
+async def test_the_bot_registers_telegram_users_with_a_default_status_and_unique_chat_ids(
+    make_server, admin_headers
+):
     running = await make_server(TELEGRAM_BOT_SECRET="bot-secret-value")
     client = running.client
     big = 2**40

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from tests.factories import order_body, register, setup_shop
 from tests.support import auth, customer_token
-from tests.test_customers import register
-from tests.test_orders import order_body, setup_shop
 
 
 async def _order_as(client, shop, headers, **contact):

@@ -9,27 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import ActivityEvent, Customer, Favorite, OutboxMessage
-from tests.support import auth
-
-REGISTRATION = {
-    "first_name": "Иван",
-    "second_name": "Петров",
-    "phone_number": "8 902 516-31-11",
-    "password": "secret-1",
-    "email": " Ivan@Example.RU ",
-}
-
-
-async def register(client, **changes):
-    response = await client.post("/customers", json={**REGISTRATION, **changes})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def log_in(client, login="ivan@example.ru", password="secret-1"):
-    response = await client.post("/customers/auth", json={"login": login, "password": password})
-    assert response.status_code == 200, response.text
-    return auth(response.json()["Authorization"])
+from tests.factories import REGISTRATION, log_in, register
 
 
 async def test_registration_normalises_and_hides_the_password(client, db):
@@ -67,7 +47,7 @@ async def test_registration_conflicts_in_contract_order(client):
         assert shadowing.status_code == 409 and shadowing.json()["message"] == "Login is busy"
 
 
-async def test_registration_validation(client):
+async def test_registration_names_every_invalid_field_and_refuses_non_latin_digits(client):
     response = await client.post(
         "/customers",
         json={
@@ -138,7 +118,9 @@ async def test_customers_see_only_themselves(client, admin_headers):
     assert (await client.get("/customers/999", headers=admin_headers)).status_code == 404
 
 
-async def test_patch_profile_password_and_contacts(client, admin_headers):
+async def test_a_customer_edits_their_profile_and_a_new_password_ends_the_old_token(
+    client, admin_headers
+):
     customer = await register(client)
     headers = await log_in(client)
     other = await register(client, email="b@example.ru", phone_number="79000000002")
@@ -165,7 +147,9 @@ async def test_patch_profile_password_and_contacts(client, admin_headers):
     assert other["id"] != customer["id"]
 
 
-async def test_contacts_route(client, admin_headers):
+async def test_staff_replace_contacts_whole_keeping_one_and_refusing_a_busy_one(
+    client, admin_headers
+):
     customer = await register(client)
     path = f"/customers/{customer['id']}/contacts"
     missing_key = await client.put(path, json={"email": "a@example.ru"}, headers=admin_headers)
@@ -189,7 +173,9 @@ async def test_contacts_route(client, admin_headers):
 
 
 @pytest.mark.parametrize("status", ["active", "deleted"])
-async def test_lifecycle_matrix(client, admin_headers, status):
+async def test_only_an_active_customer_is_edited_and_a_deleted_one_is_restored_or_erased(
+    client, admin_headers, status
+):
     customer = await register(client)
     path = f"/customers/{customer['id']}"
     if status == "deleted":
@@ -318,7 +304,9 @@ async def event_payloads(db) -> list[str]:
         return [json.dumps(payload, ensure_ascii=False) for payload in rows]
 
 
-async def test_admin_list_filters_and_paging(client, admin_headers, db):
+async def test_staff_list_customers_by_status_and_literal_name_or_phone_in_pages(
+    client, admin_headers, db
+):
     first = await register(client)
     second = await register(
         client, email="anna@example.ru", phone_number="79000000002", first_name="Анна"
@@ -351,7 +339,7 @@ async def test_admin_list_filters_and_paging(client, admin_headers, db):
     assert (await client.get("/customers/all", headers=headers)).status_code == 403
 
 
-async def test_signup_rate_limit(make_server):
+async def test_registrations_beyond_the_signup_limit_get_429(make_server):
     running = await make_server(RATE_LIMITS_ENABLED=True, RATE_LIMIT_SIGNUP=(2, 600))
     for index in range(2):
         response = await running.client.post(

@@ -22,7 +22,9 @@ LABELS = {
 
 
 @pytest.mark.parametrize("kind", SIMPLE)
-async def test_item_lifecycle(client, admin_headers, kind):
+async def test_a_directory_item_is_created_trimmed_listed_renamed_and_deleted(
+    client, admin_headers, kind
+):
     created = await client.post(f"/{kind}", json={"name": "  Хлопок "}, headers=admin_headers)
     assert created.status_code == 201
     item = created.json()
@@ -72,7 +74,7 @@ async def test_validation_names_every_bad_field(client, admin_headers):
     assert missing.json()["fields"] == {"name": ["Missing data for required field."]}
 
 
-async def test_malformed_and_non_object_bodies(client, admin_headers):
+async def test_malformed_json_and_non_object_bodies_are_400(client, admin_headers):
     response = await client.post("/sizes", content=b"{oops", headers=admin_headers)
     assert response.status_code == 400
     assert response.json() == {"message": "Invalid JSON body", "error_code": 400}
@@ -95,7 +97,7 @@ async def test_unknown_fields_are_ignored_and_patch_is_partial(client, admin_hea
     assert nulled.status_code == 400
 
 
-async def test_writes_need_admin(client, db):
+async def test_writes_and_single_reads_need_staff_while_lists_are_public(client, db):
     assert (await client.post("/sizes", json={"name": "XL"})).status_code == 401
     async with db.begin() as session:
         from db.models import Customer
@@ -114,7 +116,7 @@ async def test_writes_need_admin(client, db):
     assert (await client.get("/sizes/all")).status_code == 200
 
 
-async def test_delivery_type_cost(client, admin_headers):
+async def test_a_delivery_type_costs_whole_rubles_or_nothing_when_calculated(client, admin_headers):
     fixed = await client.post(
         "/delivery_types", json={"name": "Курьер", "cost": "300"}, headers=admin_headers
     )
@@ -153,7 +155,9 @@ async def test_colors_are_listed_and_read_with_their_codes(client, admin_headers
     assert listed.json() == [{"id": color_id, "name": "Красный", "code": "#f00"}]
 
 
-async def test_categories_tree_filters_and_cycles(client, admin_headers):
+async def test_categories_form_a_tree_found_by_parent_or_transliterated_name_without_cycles(
+    client, admin_headers
+):
     top = (await client.post("/categories", json={"name": "Платья"}, headers=admin_headers)).json()
     assert top["parent_id"] is None
     child = await client.post(

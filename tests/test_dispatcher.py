@@ -8,35 +8,16 @@ from email import message_from_bytes, policy
 from html import escape
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from background.dispatcher import Dispatcher
 from db.engine import Database
 from db.models import OutboxMessage
 from db.models.base import utcnow
 from services.notifications import split_message
+from tests.factories import make_due, order_body, setup_shop
 from tests.fakes import FakeSmtp, FakeTelegram
-from tests.support import free_port, is_postgresql
-from tests.test_orders import order_body, setup_shop
-
-
-def channel_settings(settings, telegram_port: int, smtp_port: int):
-    return settings.replace(
-        TELEGRAM_TOKEN="123:abc",
-        TELEGRAM_API_BASE=f"http://127.0.0.1:{telegram_port}",
-        TELEGRAM_ORDERS_CHAT_ID="-1001",
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=smtp_port,
-        SMTP_SECURITY="none",
-        EMAIL_FROM="shop@vinterr-plus.ru",
-        EMAIL_SHOP_TO="boss@example.ru",
-    )
-
-
-async def make_due(db) -> None:
-    """Let the retry delays pass."""
-    async with db.begin() as session:
-        await session.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
+from tests.support import channel_settings, free_port, is_postgresql
 
 
 async def outbox_states(db) -> dict:
@@ -136,7 +117,9 @@ async def queue_html_message(db, text: str) -> None:
         )
 
 
-async def test_telegram_retry_after_and_bad_markup(settings, db):
+async def test_telegram_retry_after_delays_a_message_and_bad_markup_is_resent_as_plain_text(
+    settings, db
+):
     telegram = await FakeTelegram().start()
     configured = settings.replace(TELEGRAM_TOKEN="1:x", TELEGRAM_API_BASE=telegram.base_url)
     await queue_html_message(db, "<b>a &amp; b</b>")

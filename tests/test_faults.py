@@ -23,13 +23,19 @@ from db.engine import Database
 from db.migrate import upgrade
 from db.models import Order, OrderLine, OutboxMessage, PaymentAttempt, Variation
 from services.staff_users import create_or_reset_admin
+from tests.factories import PAYMENT_RETURN, make_due, order_body, setup_shop
 from tests.fakes import FakeGateway, FakeSmtp, FakeTelegram
-from tests.support import PrivatePostgres, auth, is_postgresql, staff_token, truncate_all
-from tests.test_dispatcher import channel_settings, make_due
-from tests.test_orders import order_body, setup_shop
-from tests.test_shutdown import start_server, wait_for
+from tests.private_servers import PrivatePostgres
+from tests.support import (
+    auth,
+    channel_settings,
+    is_postgresql,
+    staff_token,
+    start_server_process,
+    truncate_all,
+    wait_for,
+)
 
-RETURN = {"return_url": "https://vinterr-plus.ru/ok", "fail_url": "https://vinterr-plus.ru/fail"}
 CLIENT_TIMEOUT_S = 0.5
 SLOW_S = 3.0
 CHANNEL_KEYS = (
@@ -83,7 +89,9 @@ class _Outside:
         self.telegram.mode = self.smtp.inbox.mode = self.gateway.mode = "ok"
 
 
-async def test_outside_services_down_slow_or_garbled(settings, db, make_server, admin_headers):
+async def test_orders_survive_broken_outside_services_and_are_notified_once_they_recover(
+    settings, db, make_server, admin_headers
+):
     outside = _Outside()
     await outside.start()
     configured = channel_settings(settings, outside.telegram.port, outside.smtp.port).replace(
@@ -105,7 +113,7 @@ async def test_outside_services_down_slow_or_garbled(settings, db, make_server, 
             assert placed.status_code == 201, (mode, placed.text)
             order_ids.append(placed.json()["id"])
             paying = await running.client.post(
-                "/register_payment", json={"order_id": order_ids[-1], **RETURN}
+                "/register_payment", json={"order_id": order_ids[-1], **PAYMENT_RETURN}
             )
             # Waiting for the slow gateway would take SLOW_S; the client gives up well before.
             assert time.monotonic() - started < SLOW_S, mode
@@ -168,7 +176,7 @@ async def shop_on_private_pg(private_pg, settings, tmp_path):
         user, _ = await create_or_reset_admin(session, 4, "faults", "faults-pass", "F", "F")
     headers = auth(staff_token(user.id))
     log_path = tmp_path / "serve.log"
-    process, port = await start_server(
+    process, port = await start_server_process(
         settings.replace(DATABASE_URL=private_pg.url), log_path, WORKERS="1", LOG_LEVEL="warning"
     )
     client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
@@ -270,7 +278,9 @@ async def check_orders_whole(database: Database, shop: dict) -> int:
 
 
 @needs_postgresql
-async def test_postgresql_restart_under_load(shop_on_private_pg, private_pg):
+async def test_a_postgresql_restart_under_load_gives_503s_then_recovers_with_orders_whole(
+    shop_on_private_pg, private_pg
+):
     """Stopped and started (so the outage is seen), then `pg_ctl restart -m fast`."""
     client = shop_on_private_pg["client"]
     async with Load(client, shop_on_private_pg["shop"]) as load:
@@ -311,7 +321,9 @@ async def _at_least(load: Load, status: int, count: int, since: int = 0) -> bool
 
 
 @needs_postgresql
-async def test_postgresql_connections_killed_under_load(shop_on_private_pg, private_pg):
+async def test_killed_postgresql_connections_are_replaced_without_a_restart_or_half_orders(
+    shop_on_private_pg, private_pg
+):
     client, database = shop_on_private_pg["client"], shop_on_private_pg["db"]
     async with Load(client, shop_on_private_pg["shop"]) as load:
         for _ in range(3):
@@ -337,7 +349,9 @@ async def test_postgresql_connections_killed_under_load(shop_on_private_pg, priv
 
 
 @needs_postgresql
-async def test_a_worker_killed_mid_checkout(shop_on_private_pg, private_pg, settings, tmp_path):
+async def test_a_worker_killed_mid_checkout_leaves_every_retried_order_placed_once(
+    shop_on_private_pg, private_pg, settings, tmp_path
+):
     client, shop = shop_on_private_pg["client"], shop_on_private_pg["shop"]
     keys = [str(uuid.uuid4()) for _ in range(30)]
     first_answers: dict[str, int] = {}
@@ -368,7 +382,7 @@ async def test_a_worker_killed_mid_checkout(shop_on_private_pg, private_pg, sett
     await asyncio.gather(*in_flight)
     assert 3 <= len(first_answers) < len(keys)
 
-    process, port = await start_server(
+    process, port = await start_server_process(
         settings.replace(DATABASE_URL=private_pg.url), tmp_path / "again.log", WORKERS="1"
     )
     try:

@@ -12,9 +12,8 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
+from tests.factories import register, setup_shop
 from tests.support import auth, customer_token
-from tests.test_customers import register
-from tests.test_orders import setup_shop
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 SKIPPED_PATHS = ("/docs", "/swagger")

@@ -9,10 +9,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from db.migrate import alembic_config
-from tests.support import is_postgresql
+from tests.support import is_postgresql, wait_for
 
 
-async def test_hello(client):
+async def test_the_root_answers_hello_world_as_json(client):
     response = await client.get("/")
     assert response.status_code == 200
     assert response.json() == {"hello": "world"}
@@ -32,7 +32,7 @@ async def test_echo_with_non_object_body_gives_headers_only(client):
     assert response.json() == {}
 
 
-async def test_health_reports_database(client):
+async def test_health_reports_each_check_and_the_rate_limit_backend(client):
     response = await client.get("/health")
     assert response.status_code == 200
     assert response.json() == {
@@ -43,6 +43,11 @@ async def test_health_reports_database(client):
     }
 
 
+TERMINATE_OTHER_BACKENDS = text(
+    "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+BACKENDS_ALIVE = text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)")
 REVISIONS = [
     script.revision
     for script in reversed(list(ScriptDirectory.from_config(alembic_config("")).walk_revisions()))
@@ -105,14 +110,14 @@ async def test_connections_closed_by_the_server_are_replaced(client, db):
     for _ in range(3):
         await asyncio.gather(*(client.get("/health") for _ in range(8)))
     async with db.engine.connect() as connection:
-        terminated = await connection.scalar(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
-    assert terminated >= 1
-    await asyncio.sleep(0.2)
+        terminated = list(await connection.scalars(TERMINATE_OTHER_BACKENDS))
+        assert terminated
+
+        async def terminated_backends_gone() -> bool:
+            await connection.commit()  # pg_stat_activity is read once per transaction
+            return await connection.scalar(BACKENDS_ALIVE, {"pids": terminated}) == 0
+
+        await wait_for(terminated_backends_gone, timeout_s=10)
     responses = await asyncio.gather(*(client.get("/health") for _ in range(8)))
     assert [r.status_code for r in responses] == [200] * 8
 
@@ -121,7 +126,7 @@ async def test_trailing_slash_is_accepted(client):
     assert (await client.get("/health/")).status_code == 200
 
 
-async def test_unknown_route_and_method(client):
+async def test_an_unknown_route_is_404_and_an_unknown_method_405_as_json(client):
     response = await client.get("/no/such/route")
     assert response.status_code == 404
     assert response.json() == {"message": "Not found", "error_code": 404}
@@ -138,7 +143,7 @@ async def test_request_id_is_echoed_or_generated(client):
     assert len(response.headers["x-request-id"]) == 36
 
 
-async def test_options_preflight_without_token(client, make_server):
+async def test_a_preflight_needs_no_token_and_allows_only_configured_origins(client, make_server):
     response = await client.options("/health")
     assert response.status_code == 204
     assert "GET" in response.headers["allow"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_customers import REGISTRATION, register
+from tests.factories import REGISTRATION, register
 
 LAST_DAY_FILTERS = [
     "/customers/all?created_to=9999-12-31",

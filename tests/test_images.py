@@ -25,7 +25,9 @@ async def _variation(client, headers):
     return await factories.variation(client, headers, good["id"], refs["red"], refs["s"])
 
 
-async def test_upload_serve_and_delete(client, admin_headers, settings):
+async def test_an_uploaded_image_is_stored_as_webp_served_immutable_and_deleted(
+    client, admin_headers, settings
+):
     variation = await _variation(client, admin_headers)
     response = await client.post(
         f"/images?variation_id={variation['id']}&x=1",
@@ -54,7 +56,9 @@ async def test_upload_serve_and_delete(client, admin_headers, settings):
     assert (await client.delete(f"/images/{url}", headers=admin_headers)).status_code == 404
 
 
-async def test_bad_uploads(client, admin_headers, make_server):
+async def test_non_images_missing_variations_strangers_and_oversized_uploads_are_refused(
+    client, admin_headers, make_server
+):
     variation = await _variation(client, admin_headers)
     path = f"/images?variation_id={variation['id']}"
     not_image = await client.post(

@@ -159,7 +159,7 @@ async def test_import_needs_configuration_and_a_reachable_database(
     assert (await running.client.post("/customers/import", json={})).status_code == 401
 
 
-def test_import_command(tmp_path):
+def test_the_import_command_dry_run_reports_what_it_would_insert(tmp_path):
     legacy = build_legacy(tmp_path / "legacy.db")
     env = {
         "APP_ENV": "development",

@@ -14,8 +14,8 @@ import pytest
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import REDIS_URL, redis_reachable, remove_redis_keys
-from tests.test_shutdown import start_server
+from tests.private_servers import REDIS_URL, redis_reachable, remove_redis_keys
+from tests.support import start_server_process
 
 LIMIT = 4
 NOISE = 12
@@ -86,7 +86,7 @@ async def test_two_workers_share_the_login_limit_and_report_one_sum(
     settings, tmp_path, redis_env, processes
 ):
     metrics_dir = tmp_path / "metrics"
-    process, port = await start_server(
+    process, port = await start_server_process(
         settings,
         tmp_path / "server.log",
         WORKERS="2",
@@ -131,7 +131,7 @@ async def test_two_servers_share_the_login_limit_and_each_counts_its_own(
 ):
     ports = []
     for name in ("first", "second"):
-        process, port = await start_server(
+        process, port = await start_server_process(
             settings, tmp_path / f"{name}.log", **SHARED, **redis_env
         )
         processes.append(process)

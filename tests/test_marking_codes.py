@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from tests.factories import marking_code, order_body, setup_shop
 from tests.support import auth, customer_token
-from tests.test_orders import order_body, setup_shop
-from tests.test_receipts import marking_code
 
 
 def codes_path(order_id, line_id) -> str:
@@ -62,7 +61,9 @@ async def test_staff_attach_and_replace_a_lines_codes(client, admin_headers):
     assert again.status_code == 200
 
 
-async def test_codes_are_checked(client, admin_headers):
+async def test_marking_codes_are_validated_unique_per_order_and_only_for_labelled_goods(
+    client, admin_headers
+):
     shop, order = await labelled_order(client, admin_headers)
     first, second = (line["id"] for line in order["variations"])
     path = codes_path(order["id"], first)
@@ -108,7 +109,7 @@ async def test_codes_are_checked(client, admin_headers):
     assert plain.status_code == 409 and plain.json()["message"] == "Good is not labelled"
 
 
-async def test_unknown_lines_orders_and_callers(client, admin_headers):
+async def test_codes_of_unknown_orders_or_lines_are_404_and_need_staff(client, admin_headers):
     shop, order = await labelled_order(client, admin_headers)
     other = (await client.post("/orders", json=order_body(shop))).json()
     line = order["variations"][0]["id"]

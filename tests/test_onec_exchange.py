@@ -14,7 +14,6 @@ from sqlalchemy import func, select, update
 from db.models import OnecExchange, OnecSession
 from db.models.base import utcnow
 from services.stock import UPLOAD_LOCK_KEY
-from tests import factories
 from tests.commerceml_docs import (
     MAIN_STORE,
     RETAIL,
@@ -27,25 +26,14 @@ from tests.commerceml_docs import (
     offers_xml,
     rests_xml,
 )
-from tests.onec_client import EXCHANGE_SETTINGS, PATH, OneC, basic
-from tests.support import is_postgresql
+from tests.factories import exchange_settings
+from tests.onec_client import PATH, OneC, basic
+from tests.support import is_postgresql, wait_for
 
 GOODS = import_xml(
     [Group("g1", "Женская одежда", [Group("g2", "Платья")])],
     [Product("3f6c1d0e-6b1a-11ee-80f1-0050569c2a11", "Платье «Лето»", "VN-001", "g2")],
 )
-
-
-async def exchange_settings(client, admin_headers, folder: Path) -> dict:
-    """What the exchange needs: credentials, price types and a structure for new goods."""
-    structure = await factories.post(client, "/structures", {"name": "Хлопок"}, admin_headers)
-    return {
-        **EXCHANGE_SETTINGS,
-        "ONEC_EXCHANGE_DIR": str(folder),
-        "ONEC_PRICE_TYPE_ID": RETAIL,
-        "ONEC_SALE_PRICE_TYPE_ID": SALE,
-        "ONEC_DEFAULT_STRUCTURE_ID": structure["id"],
-    }
 
 
 @pytest.fixture
@@ -128,7 +116,7 @@ async def test_credentials_and_cookies_are_checked(exchange, db):
     assert files_under(exchange.folder) == []
 
 
-async def test_unknown_type_or_mode(exchange):
+async def test_an_unknown_type_or_mode_answers_failure_naming_the_field(exchange):
     onec = OneC(exchange.client)
     await onec.checkauth()
     cases = [
@@ -276,6 +264,7 @@ async def test_a_dead_workers_import_is_started_again(exchange, db):
         )
     running = await onec.call("catalog", "import", filename="import.xml")
     assert running.text.startswith("progress\n")
+    # Time for a wrongful takeover to show: the dead worker's lease has minutes left.
     await asyncio.sleep(0.2)
     assert (await onec.call("catalog", "import", filename="import.xml")).text.startswith("progress")
     async with db.begin() as session:
@@ -331,6 +320,7 @@ async def test_one_import_at_a_time(exchange, db):
         )
     waiting = await second.call("catalog", "import", filename="import.xml")
     assert waiting.text == "progress\nWaiting for another import to finish"
+    # Time for a second import to start wrongly beside the one holding the lease.
     await asyncio.sleep(0.3)
     again = await second.call("catalog", "import", filename="import.xml")
     assert again.text == "progress\nWaiting for another import to finish"
@@ -353,13 +343,13 @@ async def test_calls_may_land_on_any_server(exchange, make_server):
     await onec_a.upload("import.xml", GOODS[:50])
     await onec_b.upload("import.xml", GOODS[50:])
     answers = []
-    for attempt in range(200):
-        onec = (onec_a, onec_b)[attempt % 2]
-        response = await onec.call("catalog", "import", filename="import.xml")
-        answers.append(response.text)
-        if not response.text.startswith("progress"):
-            break
-        await asyncio.sleep(0.05)
+
+    async def finished() -> bool:
+        onec = (onec_a, onec_b)[len(answers) % 2]
+        answers.append((await onec.call("catalog", "import", filename="import.xml")).text)
+        return not answers[-1].startswith("progress")
+
+    await wait_for(finished, interval_s=0.05)
     assert answers[-1] == "success"
 
 
@@ -381,7 +371,7 @@ async def test_exchange_log_is_for_staff(exchange, admin_headers):
     assert bad.status_code == 400
 
 
-async def test_requests_are_counted(exchange):
+async def test_exchange_requests_are_counted_by_type_mode_and_result(exchange):
     onec = OneC(exchange.client)
     await onec.checkauth()
     await onec.call("catalog", "init")
@@ -519,20 +509,25 @@ async def test_a_long_import_keeps_its_lease(make_server, client, admin_headers,
             return await session.scalar(select(OnecExchange).where(OnecExchange.mode == "import"))
 
     answers = []
+
+    async def ask() -> str:
+        answers.append((await onec.call("catalog", "import", filename="import.xml")).text)
+        return answers[-1]
+
+    async def renewed_past_a_whole_lease() -> bool:
+        await ask()
+        return (await import_job()).lease_until >= first_lease + timedelta(seconds=lease_s)
+
+    async def finished() -> bool:
+        return not (await ask()).startswith("progress")
+
     async with db.engine.connect() as upload:
         await upload.execute(select(func.pg_advisory_lock(UPLOAD_LOCK_KEY)))
-        answers.append((await onec.call("catalog", "import", filename="import.xml")).text)
+        await ask()
         first_lease = (await import_job()).lease_until
-        deadline = time.monotonic() + 30
-        # Polled until the lease has been renewed past a whole lease of waiting.
-        while (await import_job()).lease_until < first_lease + timedelta(seconds=lease_s):
-            assert time.monotonic() < deadline, "the lease was not renewed"
-            answers.append((await onec.call("catalog", "import", filename="import.xml")).text)
-            await asyncio.sleep(0.05)
+        await wait_for(renewed_past_a_whole_lease, interval_s=0.05)
         await upload.execute(select(func.pg_advisory_unlock(UPLOAD_LOCK_KEY)))
-    while answers[-1].startswith("progress"):
-        answers.append((await onec.call("catalog", "import", filename="import.xml")).text)
-        await asyncio.sleep(0.02)
+    await wait_for(finished, timeout_s=120)
     assert answers[-1] == "success"
     assert any(answer.startswith("progress\nImported ") for answer in answers), answers
     job = await import_job()

@@ -14,8 +14,8 @@ from sqlalchemy import event, select, update
 from db.models import OnecExchange, Order
 from tests import factories
 from tests.commerceml_docs import MAIN_STORE, RETAIL, Group, Offer, Product, import_xml, offers_xml
+from tests.factories import exchange_settings
 from tests.onec_client import OneC, orders_update
-from tests.test_onec_exchange import exchange_settings
 
 DRESS = "3f6c1d0e-6b1a-11ee-80f1-0050569c2a11"
 RED, BLUE = f"{DRESS}#c1", f"{DRESS}#c2"
@@ -275,7 +275,9 @@ async def test_orders_placed_before_the_first_exchange_are_not_sent(shop, make_s
     assert await query(onec) == {}
 
 
-async def test_updates_from_1c(shop, client, admin_headers, db):
+async def test_statuses_cancellations_and_payments_from_1c_apply_and_are_not_sent_back(
+    shop, client, admin_headers, db
+):
     for variation in (shop["red"], shop["blue"]):
         await client.patch(
             f"/variations/{variation['id']}", json={"stock": 20}, headers=admin_headers

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.test_orders import order_body, setup_shop
+from tests.factories import order_body, setup_shop
 
 
 async def _place(client, shop, **contact):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests import factories
-from tests.test_orders import order_body, setup_shop
+from tests.factories import order_body, setup_shop
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 

@@ -8,66 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import Customer, OutboxMessage, Variation
-from tests import factories
+from tests.factories import order_body, register, setup_shop
 from tests.support import auth, customer_token, is_postgresql
-from tests.test_customers import register
-
-
-async def setup_shop(client, headers, stock=5):
-    refs = await factories.directories(client, headers)
-    for name in ("Новый", "Отменён", "Передан в 1С"):
-        await factories.post(client, "/statuses", {"name": name}, headers)
-    courier = await factories.post(
-        client, "/delivery_types", {"name": "Курьер", "cost": 300}, headers
-    )
-    pickup = await factories.post(client, "/delivery_types", {"name": "СДЭК"}, headers)
-    good = await factories.good(client, headers, refs)
-    first = await factories.variation(
-        client, headers, good["id"], refs["red"], refs["s"], amount=stock, price=4990
-    )
-    second = await factories.variation(
-        client,
-        headers,
-        good["id"],
-        refs["blue"],
-        refs["m"],
-        amount=stock,
-        price=2000,
-        discounted_price=1500,
-    )
-    return {
-        "courier": courier,
-        "pickup": pickup,
-        "good": good,
-        "first": first,
-        "second": second,
-        "refs": refs,
-    }
-
-
-def order_body(shop, **changes):
-    body = {
-        "first_name": "Иван",
-        "second_name": "Петров",
-        "last_name": "",
-        "phone_number": "+7 (912) 345-67-89",
-        "email": "Ivan@Example.ru",
-        "delivery_type_id": shop["courier"]["id"],
-        "delivery_cost": 300.0,
-        "city": "Челябинск",
-        "street": "Тополиная",
-        "house_number": "11",
-        "apartment": "5а",
-        "delivery_address": "Челябинск, Тополиная 11-5",
-        "is_cash_payment": False,
-        "status_id": 3,
-        "variations": [
-            {"variation_id": shop["first"]["id"], "amount": 2, "current_price": 4990},
-            {"variation_id": shop["second"]["id"], "amount": 1, "current_price": "1500"},
-        ],
-    }
-    body.update(changes)
-    return body
 
 
 @pytest.fixture
@@ -75,7 +17,9 @@ async def shop(client, admin_headers):
     return await setup_shop(client, admin_headers)
 
 
-async def test_place_order(client, admin_headers, shop, db):
+async def test_placing_an_order_reserves_stock_records_the_contact_and_queues_events(
+    client, admin_headers, shop, db
+):
     response = await client.post("/orders", json=order_body(shop))
     assert response.status_code == 201, response.text
     order = response.json()
@@ -135,7 +79,9 @@ async def test_price_changed_is_409_and_saves_nothing(client, shop, db):
         assert await session.scalar(select(func.count()).select_from(Customer)) == 0
 
 
-async def test_storefront_delivery_cost(client, shop, admin_headers, settings):
+async def test_the_buyer_names_the_cost_of_a_calculated_delivery_up_to_the_maximum(
+    client, shop, admin_headers, settings
+):
     body = order_body(shop, delivery_type_id=shop["pickup"]["id"], delivery_cost=450)
     response = await client.post("/orders", json=body)
     assert response.status_code == 201
@@ -146,7 +92,9 @@ async def test_storefront_delivery_cost(client, shop, admin_headers, settings):
     assert (await client.post("/orders", json=too_much)).status_code == 400
 
 
-async def test_validation_and_availability(client, shop, admin_headers):
+async def test_invalid_unknown_or_hidden_order_lines_are_refused_by_field(
+    client, shop, admin_headers
+):
     empty = await client.post("/orders", json=order_body(shop, variations=[]))
     assert empty.status_code == 400
     assert empty.json()["message"] == "There are no variations in the order"
@@ -191,7 +139,9 @@ async def test_validation_and_availability(client, shop, admin_headers):
     assert (await client.post("/orders", json=different_prices)).status_code == 400
 
 
-async def test_insufficient_stock(client, shop):
+async def test_an_order_beyond_stock_is_refused_with_the_shortfall_and_reserves_nothing(
+    client, shop
+):
     body = order_body(
         shop,
         variations=[
@@ -211,7 +161,9 @@ async def test_insufficient_stock(client, shop):
     assert second["reserved"] == 0
 
 
-async def test_idempotency_key(client, shop, admin_headers):
+async def test_an_idempotency_key_replays_the_same_order_and_refuses_another_body(
+    client, shop, admin_headers
+):
     headers = {"Idempotency-Key": "checkout-42"}
     first = await client.post("/orders", json=order_body(shop), headers=headers)
     again = await client.post("/orders", json=order_body(shop), headers=headers)
@@ -236,7 +188,9 @@ async def test_idempotency_key(client, shop, admin_headers):
     assert too_long.status_code == 400
 
 
-async def test_guest_reuse_and_registered_customers(client, admin_headers, db):
+async def test_guests_are_one_customer_by_phone_and_a_logged_in_customer_orders_as_themselves(
+    client, admin_headers, db
+):
     shop = await setup_shop(client, admin_headers, stock=20)
     await client.post("/orders", json=order_body(shop))
     await client.post("/orders", json=order_body(shop, first_name="Пётр", email="other@example.ru"))
@@ -338,7 +292,9 @@ async def test_reopening_without_stock_is_refused(make_server, admin_headers, ad
     assert detail["status_id"] == 2
 
 
-async def test_patch_rules(client, shop, admin_headers, db):
+async def test_staff_edits_keep_the_id_recompute_the_total_and_mark_admin_payments(
+    client, shop, admin_headers, db
+):
     order = (await client.post("/orders", json=order_body(shop))).json()
     path = f"/orders/{order['id']}"
     moved = await client.patch(path, json={"id": order["id"] + 1}, headers=admin_headers)
@@ -358,7 +314,9 @@ async def test_patch_rules(client, shop, admin_headers, db):
     assert (await client.patch(path, json={"status_id": 2})).status_code == 401
 
 
-async def test_order_lists(client, shop, admin_headers):
+async def test_staff_list_orders_newest_first_and_status_changes_oldest_first_in_pages(
+    client, shop, admin_headers
+):
     first = (await client.post("/orders", json=order_body(shop))).json()
     second = (await client.post("/orders", json=order_body(shop, is_cash_payment=True))).json()
     listed = (await client.get("/orders/all", headers=admin_headers)).json()

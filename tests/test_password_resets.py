@@ -10,7 +10,7 @@ from sqlalchemy import update
 from db.models import PasswordReset
 from db.models.base import utcnow
 from tests import factories
-from tests.test_customers import log_in, register
+from tests.factories import log_in, register
 
 SHOP_MAIL = {"EMAIL_FROM": "shop@vinterr.example"}
 

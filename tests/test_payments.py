@@ -12,19 +12,10 @@ from db.models import OutboxMessage, PaymentCallback
 from helpers.sberbank import SberbankGateway
 from services.payments import callback_checksum, confirm_payment_job
 from tests import factories
-from tests.fakes import FakeGateway
+from tests.factories import PAYMENT_RETURN, order_body, setup_shop
 from tests.support import free_port
-from tests.test_orders import order_body, setup_shop
 
-RETURN = {"return_url": "https://vinterr-plus.ru/ok", "fail_url": "https://vinterr-plus.ru/fail"}
 SECRET = "callback-secret"
-
-
-@pytest.fixture
-async def gateway():
-    fake = await FakeGateway().start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
@@ -55,9 +46,13 @@ async def count(db, model, *conditions) -> int:
         return await session.scalar(select(func.count()).select_from(model).where(*conditions))
 
 
-async def test_register_and_pay(paying, gateway, db):
+async def test_a_registered_payment_is_reused_until_paid_and_pays_the_order_once(
+    paying, gateway, db
+):
     client, order, _ = paying
-    response = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    response = await client.post(
+        "/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["order_id"] == order["id"] and body["amount"] == order["total_sum"] == 11780
@@ -69,7 +64,7 @@ async def test_register_and_pay(paying, gateway, db):
     items = bundle["cartItems"]["items"]
     assert sum(item["itemAmount"] for item in items) == 1178000
     assert items[-1]["itemCode"] == "delivery"
-    again = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    again = await client.post("/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN})
     assert again.json() == body
     assert [kind for kind, _ in gateway.requests] == ["register", "status"]
     gateway.pay(body["sberbank_order_id"])
@@ -83,26 +78,32 @@ async def test_register_and_pay(paying, gateway, db):
     await client.get(f"/orders/{body['sberbank_order_id']}/status_payment")
     assert await count(db, OutboxMessage, OutboxMessage.topic == "OrderPaid") == 1
     assert await count(db, OutboxMessage, OutboxMessage.topic == "order_paid") == 1
-    paid = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    paid = await client.post("/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN})
     assert paid.status_code == 409 and paid.json()["message"] == "Order is already paid"
 
 
 async def test_amount_mismatch_is_not_paid(paying, gateway):
     client, order, _ = paying
-    body = (await client.post("/register_payment", json={"order_id": order["id"], **RETURN})).json()
+    body = (
+        await client.post("/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN})
+    ).json()
     gateway.pay(body["sberbank_order_id"], amount=100)
     status = (await client.get(f"/orders/{body['sberbank_order_id']}/status_payment")).json()
     assert status["is_payed"] is False and status["status"] == 2
 
 
-async def test_refused_gateway_and_next_attempt(paying, gateway):
+async def test_a_refused_registration_is_409_and_the_next_attempt_gets_a_new_number(
+    paying, gateway
+):
     client, order, _ = paying
     gateway.refuse_with = "Заказ с таким номером уже обработан"
-    refused = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    refused = await client.post(
+        "/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN}
+    )
     assert refused.status_code == 409
     assert refused.json()["message"] == "Заказ с таким номером уже обработан"
     gateway.refuse_with = None
-    ok = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    ok = await client.post("/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN})
     assert ok.status_code == 200
     assert gateway.requests[-1][1]["orderNumber"] == f"{order['id']}-2"
 
@@ -114,12 +115,16 @@ async def test_unreachable_gateway_is_502(make_server, admin_headers):
     )
     shop = await setup_shop(running.client, admin_headers)
     order = (await running.client.post("/orders", json=order_body(shop))).json()
-    down = await running.client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    down = await running.client.post(
+        "/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN}
+    )
     assert down.status_code == 502
     assert down.json()["message"] == "Payment gateway unavailable"
 
 
-async def test_register_validation(paying, admin_headers):
+async def test_a_payment_registration_refuses_foreign_return_urls_unknown_and_cancelled_orders(
+    paying, admin_headers
+):
     client, order, _ = paying
     evil = await client.post(
         "/register_payment",
@@ -131,10 +136,12 @@ async def test_register_validation(paying, admin_headers):
     )
     assert evil.status_code == 400
     assert set(evil.json()["fields"]) == {"return_url", "fail_url"}
-    missing = await client.post("/register_payment", json={"order_id": 999, **RETURN})
+    missing = await client.post("/register_payment", json={"order_id": 999, **PAYMENT_RETURN})
     assert missing.status_code == 404
     await client.patch(f"/orders/{order['id']}", json={"status_id": 2}, headers=admin_headers)
-    cancelled = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    cancelled = await client.post(
+        "/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN}
+    )
     assert cancelled.status_code == 409 and cancelled.json()["message"] == "Order is cancelled"
     unknown = await client.get(f"/orders/{uuid.uuid4()}/status_payment")
     assert unknown.status_code == 404
@@ -142,7 +149,9 @@ async def test_register_validation(paying, admin_headers):
 
 async def registered_callback(client, order, operation: str, **extra: str):
     """A registered attempt and the unsigned parameters of a gateway callback about it."""
-    body = (await client.post("/register_payment", json={"order_id": order["id"], **RETURN})).json()
+    body = (
+        await client.post("/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN})
+    ).json()
     params = {
         "mdOrder": body["sberbank_order_id"],
         "orderNumber": f"{order['id']}-1",
@@ -153,7 +162,7 @@ async def registered_callback(client, order, operation: str, **extra: str):
     return body, params
 
 
-async def test_callback_checksum_dedupe_and_confirmation(paying, gateway, db):
+async def test_a_signed_callback_is_stored_once_and_confirmed_with_the_gateway(paying, gateway, db):
     client, order, settings = paying
     body, params = await registered_callback(client, order, "deposited")
     for checksum in ("00AA", "é"):
@@ -187,7 +196,7 @@ async def test_callback_checksum_dedupe_and_confirmation(paying, gateway, db):
 async def test_register_refuses_malformed_urls(paying, url):
     client, order, _ = paying
     response = await client.post(
-        "/register_payment", json={"order_id": order["id"], **RETURN, "return_url": url}
+        "/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN, "return_url": url}
     )
     assert response.status_code == 400
     assert response.json()["fields"] == {"return_url": ["Must be an absolute https URL."]}
@@ -229,7 +238,7 @@ async def test_totals_beyond_32_bits_are_ordered_and_paid(make_server, gateway, 
     assert placed.status_code == 201, placed.text
     assert placed.json()["total_sum"] == 3 * price + 300
     registered = await client.post(
-        "/register_payment", json={"order_id": placed.json()["id"], **RETURN}
+        "/register_payment", json={"order_id": placed.json()["id"], **PAYMENT_RETURN}
     )
     assert registered.status_code == 200, registered.text
     assert registered.json()["amount"] == 3 * price + 300
@@ -239,9 +248,11 @@ async def test_totals_beyond_32_bits_are_ordered_and_paid(make_server, gateway, 
 async def test_callback_is_matched_by_the_gateway_id_first(paying, gateway, db):
     client, order, _ = paying
     gateway.refuse_with = "Системная ошибка"
-    await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    await client.post("/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN})
     gateway.refuse_with = None
-    body = (await client.post("/register_payment", json={"order_id": order["id"], **RETURN})).json()
+    body = (
+        await client.post("/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN})
+    ).json()
     params = {
         "mdOrder": body["sberbank_order_id"],
         "orderNumber": f"{order['id']}-1",
@@ -271,7 +282,9 @@ async def test_reconciliation_checks_stale_attempts(paying, gateway, db):
     from services.payments import reconcile_payments
 
     client, order, settings = paying
-    body = (await client.post("/register_payment", json={"order_id": order["id"], **RETURN})).json()
+    body = (
+        await client.post("/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN})
+    ).json()
     async with db.begin() as session:
         await session.execute(
             update(PaymentAttempt).values(created_at=utcnow() - timedelta(hours=1))

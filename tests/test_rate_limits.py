@@ -11,14 +11,9 @@ import pytest
 
 from helpers.metrics import REGISTRY
 from helpers.rate_limit import PAUSE_AFTER_ERROR_S
-from tests.support import (
-    REDIS_URL,
-    PrivateRedis,
-    free_port,
-    redis_reachable,
-    remove_redis_keys,
-)
-from tests.test_customers import REGISTRATION, register
+from tests.factories import REGISTRATION, register
+from tests.private_servers import REDIS_URL, PrivateRedis, redis_reachable, remove_redis_keys
+from tests.support import free_port
 
 LIMITED = {"RATE_LIMITS_ENABLED": True, "RATE_LIMIT_LOGIN": (3, 900)}
 CONTACT_FORM = {"customer_name": "Мария", "phone_number": "89120000000", "text": "Размер M?"}

@@ -9,30 +9,23 @@ import pytest
 
 from helpers.money import to_kopecks
 from services.paid_after_cancel import submit_refund_job
-from tests.factories import outbox_payloads
-from tests.fakes import FakeGateway
-from tests.test_orders import order_body, setup_shop
-from tests.test_receipts import marking_code
-from tests.test_refunds import (
-    RETURN,
-    TOTAL,
-    _expire,
+from tests.factories import (
+    ORDER_TOTAL,
+    PAYMENT_RETURN,
+    expire_unpaid_order,
+    marking_code,
+    order_body,
     order_view,
+    outbox_payloads,
     receipt,
+    setup_shop,
     stock,
-    with_gateway,
 )
+from tests.support import with_gateway
 
 UNNAMED = "Name the marking codes of the returned units"
 NOT_REFUNDABLE = "Marking code is not refundable"
 FIRST, SECOND = marking_code(1), marking_code(2)
-
-
-@pytest.fixture
-async def gateway():
-    fake = await FakeGateway().start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
@@ -60,7 +53,9 @@ async def registered_order(client, shop, headers) -> tuple[dict, str]:
         headers=headers,
     )
     assert attached.status_code == 200
-    payment = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    payment = await client.post(
+        "/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN}
+    )
     assert payment.status_code == 200, payment.text
     return order, payment.json()["sberbank_order_id"]
 
@@ -164,7 +159,7 @@ async def test_returned_labelled_units_are_named_by_their_codes(
     rest = await client.post(path, json={"full": True}, headers=admin_headers)
     assert rest.status_code == 201 and rest.json()["amount"] == 300
     assert [i["itemCode"] for i in receipt(gateway.calls("refund")[3])] == ["delivery"]
-    assert rest.json()["refunded_sum"] == TOTAL and rest.json()["payment_state"] == "refunded"
+    assert rest.json()["refunded_sum"] == ORDER_TOTAL and rest.json()["payment_state"] == "refunded"
     assert gateway.bad_carts == []
     assert gateway.refunded_positions[gateway_id] == {1: 1, 2: 1, 3: 1, 4: 1}
     assert await stock(client, shop["first"]) == {"available": 5, "reserved": 0, "stock": 5}
@@ -196,13 +191,13 @@ async def test_refunds_repeat_the_receipt_the_payment_registered(
 async def test_cabinet_refund_of_everything_returns_every_code(shop_server, gateway, admin_headers):
     client, shop, _ = shop_server
     order, gateway_id = await labelled_paid_order(client, shop, gateway, admin_headers)
-    gateway.refund_in_cabinet(gateway_id, to_kopecks(TOTAL))
+    gateway.refund_in_cabinet(gateway_id, to_kopecks(ORDER_TOTAL))
     status = await client.get(f"/orders/{gateway_id}/status_payment")
     assert status.json()["status"] == 4
     [refund] = (await client.get(f"/orders/{order['id']}/refunds", headers=admin_headers)).json()
     assert refund["source"] == "gateway" and refund["lines"][0]["marking_codes"] == [FIRST, SECOND]
     view = await order_view(client, admin_headers, order["id"])
-    assert (view["payment_state"], view["refunded_sum"]) == ("refunded", TOTAL)
+    assert (view["payment_state"], view["refunded_sum"]) == ("refunded", ORDER_TOTAL)
     nothing = await client.post(f"/orders/{order['id']}/refund", headers=admin_headers)
     assert nothing.status_code == 409 and nothing.json()["message"] == "Nothing left to refund"
 
@@ -212,7 +207,7 @@ async def test_automatic_refund_of_a_paid_cancelled_order_repeats_the_receipt(
 ):
     client, shop, settings = shop_server
     order, gateway_id = await registered_order(client, shop, admin_headers)
-    await _expire(db, settings, order["id"])
+    await expire_unpaid_order(db, settings, order["id"])
     line = {"variation_id": shop["first"]["id"], "amount": 5, "current_price": 4990}
     assert (await client.post("/orders", json=order_body(shop, variations=[line]))).is_success
     gateway.pay(gateway_id)

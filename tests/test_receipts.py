@@ -6,25 +6,8 @@ from __future__ import annotations
 import base64
 import json
 
-import pytest
-
 from tests import factories
-from tests.fakes import FakeGateway
-from tests.test_orders import order_body, setup_shop
-
-RETURN = {"return_url": "https://vinterr-plus.ru/ok", "fail_url": "https://vinterr-plus.ru/fail"}
-GS = "\x1d"
-
-
-def marking_code(serial: int, gtin: str = "04601234567893") -> str:
-    return f"01{gtin}21{serial:013d}{GS}91EE06{GS}92" + "dGVzdA==" * 5 + "abcd"
-
-
-@pytest.fixture
-async def gateway():
-    fake = await FakeGateway().start()
-    yield fake
-    await fake.stop()
+from tests.factories import PAYMENT_RETURN, marking_code, order_body, setup_shop
 
 
 async def shop_with(make_server, gateway, admin_headers, **settings):
@@ -39,7 +22,9 @@ async def shop_with(make_server, gateway, admin_headers, **settings):
 
 async def registered_items(client, shop, gateway, **changes) -> list[dict]:
     order = (await client.post("/orders", json=order_body(shop, **changes))).json()
-    payment = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    payment = await client.post(
+        "/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN}
+    )
     assert payment.status_code == 200, payment.text
     form = gateway.calls("register")[-1]
     assert gateway.bad_carts == []
@@ -168,7 +153,9 @@ async def test_labelled_units_are_positions_with_their_marking_codes(
     first_line, second_line = (line["id"] for line in order["variations"])
     codes = [marking_code(1), marking_code(2)]
     assert (await attach(client, admin_headers, order["id"], first_line, codes)).status_code == 200
-    payment = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    payment = await client.post(
+        "/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN}
+    )
     assert payment.status_code == 200, payment.text
     assert gateway.bad_carts == []
     items = json.loads(gateway.calls("register")[0]["orderBundle"])["cartItems"]["items"]
@@ -198,7 +185,7 @@ async def test_units_without_codes_yet_share_one_position(make_server, gateway, 
     first_line = order["variations"][0]["id"]
     code = marking_code(7)
     assert (await attach(client, admin_headers, order["id"], first_line, [code])).is_success
-    await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    await client.post("/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN})
     assert gateway.bad_carts == []
     items = json.loads(gateway.calls("register")[0]["orderBundle"])["cartItems"]["items"]
     assert [i["quantity"] for i in items[:2]] == [

@@ -8,17 +8,16 @@ from sqlalchemy import select
 
 from db.models import OutboxMessage
 from helpers.money import to_kopecks
-from tests.factories import outbox_payloads
-from tests.fakes import FakeGateway
-from tests.test_orders import order_body, setup_shop
-from tests.test_refunds import RETURN, TOTAL, _expire, order_view, stock
-
-
-@pytest.fixture
-async def gateway():
-    fake = await FakeGateway().start()
-    yield fake
-    await fake.stop()
+from tests.factories import (
+    ORDER_TOTAL,
+    PAYMENT_RETURN,
+    expire_unpaid_order,
+    order_body,
+    order_view,
+    outbox_payloads,
+    setup_shop,
+    stock,
+)
 
 
 @pytest.fixture
@@ -34,7 +33,9 @@ async def shop(make_server, gateway, admin_headers):
 
 async def paid_unseen(client, shop, gateway) -> tuple[dict, str]:
     order = (await client.post("/orders", json=order_body(shop))).json()
-    payment = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    payment = await client.post(
+        "/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN}
+    )
     gateway_id = payment.json()["sberbank_order_id"]
     gateway.pay(gateway_id)
     return order, gateway_id
@@ -49,7 +50,7 @@ async def test_a_partly_refunded_payment_marks_the_order_paid(shop, gateway, adm
         "order_id": order["id"],
         "is_payed": True,
         "status": 4,
-        "amount": TOTAL,
+        "amount": ORDER_TOTAL,
     }
     view = await order_view(client, admin_headers, order["id"])
     assert (view["is_payed"], view["payment_state"], view["refunded_sum"]) == (
@@ -88,14 +89,14 @@ async def test_a_partly_refunded_payment_marks_the_order_paid(shop, gateway, adm
 async def test_a_fully_refunded_payment_returns_the_goods(shop, gateway, admin_headers):
     client, shop, _ = shop
     order, gateway_id = await paid_unseen(client, shop, gateway)
-    gateway.refund_in_cabinet(gateway_id, to_kopecks(TOTAL))
-    again = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    gateway.refund_in_cabinet(gateway_id, to_kopecks(ORDER_TOTAL))
+    again = await client.post("/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN})
     assert again.status_code == 409 and again.json()["message"] == "Order is already paid"
     view = await order_view(client, admin_headers, order["id"])
     assert (view["is_payed"], view["payment_state"], view["refunded_sum"]) == (
         True,
         "refunded",
-        TOTAL,
+        ORDER_TOTAL,
     )
     assert await stock(client, shop["first"]) == {"available": 5, "reserved": 0, "stock": 5}
 
@@ -105,8 +106,8 @@ async def test_a_cancelled_order_paid_and_refunded_stays_cancelled(
 ):
     client, shop, app = shop
     order, gateway_id = await paid_unseen(client, shop, gateway)
-    await _expire(db, app.ctx.settings, order["id"])
-    gateway.refund_in_cabinet(gateway_id, to_kopecks(TOTAL))
+    await expire_unpaid_order(db, app.ctx.settings, order["id"])
+    gateway.refund_in_cabinet(gateway_id, to_kopecks(ORDER_TOTAL))
     assert (await client.get(f"/orders/{gateway_id}/status_payment")).json()["is_payed"]
     view = await order_view(client, admin_headers, order["id"])
     assert (view["status_id"], view["payment_state"]) == (2, "refunded")
@@ -120,12 +121,14 @@ async def test_a_refunded_status_without_a_deposit_only_fails_the_attempt(
 ):
     client, shop, _ = shop
     order = (await client.post("/orders", json=order_body(shop))).json()
-    payment = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    payment = await client.post(
+        "/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN}
+    )
     gateway_id = payment.json()["sberbank_order_id"]
     gateway.statuses[gateway_id]["orderStatus"] = 4
     status = await client.get(f"/orders/{gateway_id}/status_payment")
     assert status.json()["is_payed"] is False
     view = await order_view(client, admin_headers, order["id"])
     assert (view["is_payed"], view["payment_state"]) == (False, "unpaid")
-    retry = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    retry = await client.post("/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN})
     assert retry.status_code == 200 and retry.json()["sberbank_order_id"] != gateway_id

@@ -11,32 +11,30 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
-from db.models import Order, PaymentAttempt, Refund
+from db.models import Refund
 from db.models.base import utcnow
 from helpers.money import to_kopecks
-from helpers.sberbank import GatewayUnavailable, SberbankGateway
+from helpers.sberbank import GatewayUnavailable
 from services.errors import Conflict
 from services.paid_after_cancel import submit_refund_job
 from services.payments import callback_checksum, confirm_payment_job
 from services.refund_plans import RefundableLine, plan_refund
 from services.refund_reconciliation import reconcile_refunds
-from services.status_changes import cancel_unpaid_orders
-from tests.factories import outbox_payloads
-from tests.fakes import FakeGateway
-from tests.support import auth, customer_token, free_port, make_settings
-from tests.test_orders import order_body, setup_shop
+from tests.factories import (
+    ORDER_TOTAL,
+    PAYMENT_RETURN,
+    expire_unpaid_order,
+    order_body,
+    order_view,
+    outbox_payloads,
+    receipt,
+    setup_shop,
+    stock,
+)
+from tests.support import auth, customer_token, free_port, make_settings, with_gateway
 
-RETURN = {"return_url": "https://vinterr-plus.ru/ok", "fail_url": "https://vinterr-plus.ru/fail"}
 SECRET = "callback-secret"
-TOTAL = 11780  # 2 x 4990 + 1 x 1500 + 300 delivery
 OVER_REFUND = "Refund exceeds the paid amount"
-
-
-@pytest.fixture
-async def gateway():
-    fake = await FakeGateway().start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
@@ -57,7 +55,9 @@ async def shop_server(make_server, gateway, admin_headers):
 
 async def registered_order(client, shop) -> tuple[dict, str]:
     order = (await client.post("/orders", json=order_body(shop))).json()
-    payment = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    payment = await client.post(
+        "/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN}
+    )
     assert payment.status_code == 200, payment.text
     return order, payment.json()["sberbank_order_id"]
 
@@ -70,27 +70,6 @@ async def paid_order(client, shop, gateway) -> tuple[dict, str]:
     return order, gateway_id
 
 
-async def stock(client, variation) -> dict:
-    body = (await client.get(f"/variations/{variation['id']}")).json()
-    return {"available": body["amount"], "reserved": body["reserved"], "stock": body["stock"]}
-
-
-async def order_view(client, headers, order_id) -> dict:
-    return (await client.get(f"/orders/{order_id}", headers=headers)).json()
-
-
-def receipt(form: dict) -> list[dict]:
-    return json.loads(form["orderBundle"])["cartItems"]["items"]
-
-
-async def with_gateway(settings, job, *args):
-    client = SberbankGateway(settings)
-    try:
-        return await job(*args, client)
-    finally:
-        await client.close()
-
-
 async def test_full_refund_returns_everything(shop_server, gateway, admin_headers, db):
     client, shop, settings = shop_server
     order, gateway_id = await paid_order(client, shop, gateway)
@@ -98,19 +77,19 @@ async def test_full_refund_returns_everything(shop_server, gateway, admin_header
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["state"] == "succeeded" and body["kind"] == "refund"
-    assert body["amount"] == TOTAL and body["delivery"] is True and body["restocked"] is True
-    assert body["refunded_sum"] == TOTAL and body["payment_state"] == "refunded"
+    assert body["amount"] == ORDER_TOTAL and body["delivery"] is True and body["restocked"] is True
+    assert body["refunded_sum"] == ORDER_TOTAL and body["payment_state"] == "refunded"
     [form] = gateway.calls("refund")
-    assert form["orderId"] == gateway_id and form["amount"] == str(TOTAL * 100)
+    assert form["orderId"] == gateway_id and form["amount"] == str(ORDER_TOTAL * 100)
     items = receipt(form)
     assert [item["positionId"] for item in items] == [1, 2, 3]
-    assert sum(item["itemAmount"] for item in items) == TOTAL * 100
+    assert sum(item["itemAmount"] for item in items) == ORDER_TOTAL * 100
     registered = json.loads(gateway.registered[gateway_id]["orderBundle"])["cartItems"]["items"]
     assert [(i["positionId"], i["itemCode"]) for i in items] == [
         (i["positionId"], i["itemCode"]) for i in registered
     ]
     view = await order_view(client, admin_headers, order["id"])
-    assert view["payment_state"] == "refunded" and view["refunded_sum"] == TOTAL
+    assert view["payment_state"] == "refunded" and view["refunded_sum"] == ORDER_TOTAL
     assert view["is_payed"] is True
     assert await stock(client, shop["first"]) == {"available": 5, "reserved": 0, "stock": 5}
     texts = [p["text"] for p in await outbox_payloads(db, "order_refunded") if "text" in p]
@@ -119,7 +98,7 @@ async def test_full_refund_returns_everything(shop_server, gateway, admin_header
     assert [email["to"] for email in emails] == ["ivan@example.ru"]
     assert "11780" in emails[0]["text"]
     [event] = await outbox_payloads(db, "OrderRefunded")
-    assert event["data"]["amount_kopecks"] == TOTAL * 100
+    assert event["data"]["amount_kopecks"] == ORDER_TOTAL * 100
     params = {"mdOrder": gateway_id, "operation": "refunded", "status": "1"}
     signed = {**params, "checksum": callback_checksum(params, SECRET)}
     assert (await client.post("/payments/callback", data=signed)).status_code == 200
@@ -182,7 +161,7 @@ async def test_partial_refunds_by_lines_and_delivery(shop_server, gateway, admin
 
     rest = await client.post(path, json={"full": True}, headers=admin_headers)
     assert rest.status_code == 201 and rest.json()["amount"] == 4990
-    assert rest.json()["refunded_sum"] == TOTAL and rest.json()["payment_state"] == "refunded"
+    assert rest.json()["refunded_sum"] == ORDER_TOTAL and rest.json()["payment_state"] == "refunded"
     assert await stock(client, shop["first"]) == {"available": 5, "reserved": 0, "stock": 5}
 
 
@@ -194,7 +173,7 @@ async def test_concurrent_full_refunds_refund_once(shop_server, gateway, admin_h
     assert sorted(answer.status_code for answer in answers) == [201, 409, 409]
     assert len(gateway.calls("refund")) == 1
     view = await order_view(client, admin_headers, order["id"])
-    assert view["refunded_sum"] == TOTAL
+    assert view["refunded_sum"] == ORDER_TOTAL
 
 
 async def test_units_handed_to_1c_stay_with_1c(shop_server, gateway, admin_headers):
@@ -227,7 +206,9 @@ async def test_refused_refund_is_502_and_recorded_failed(shop_server, gateway, a
     assert retried.status_code == 201
 
 
-async def test_unpaid_orders_and_bad_requests(shop_server, gateway, admin_headers, db):
+async def test_unpaid_orders_and_malformed_refunds_are_refused_before_the_gateway(
+    shop_server, gateway, admin_headers, db
+):
     client, shop, _ = shop_server
     order, _ = await registered_order(client, shop)
     path = f"/orders/{order['id']}/refund"
@@ -295,7 +276,7 @@ async def test_unanswered_refund_is_settled_by_reconciliation(
     [refund] = (await client.get(f"/orders/{order['id']}/refunds", headers=admin_headers)).json()
     assert refund["state"] == settled
     view = await order_view(client, admin_headers, order["id"])
-    expected = ("refunded", TOTAL) if settled == "succeeded" else ("paid", 0)
+    expected = ("refunded", ORDER_TOTAL) if settled == "succeeded" else ("paid", 0)
     assert (view["payment_state"], view["refunded_sum"]) == expected
     assert len(gateway.calls("refund")) == 1
 
@@ -310,7 +291,7 @@ async def test_held_payment_is_reversed_in_full(shop_server, gateway, admin_head
     assert partial.json()["message"] == "Only a full reversal is possible while the payment is held"
     response = await client.post(path, json={"full": True}, headers=admin_headers)
     assert response.status_code == 201, response.text
-    assert response.json()["kind"] == "reversal" and response.json()["amount"] == TOTAL
+    assert response.json()["kind"] == "reversal" and response.json()["amount"] == ORDER_TOTAL
     assert [form["orderId"] for form in gateway.calls("reverse")] == [gateway_id]
     assert gateway.calls("refund") == []
     assert gateway.statuses[gateway_id]["orderStatus"] == 3
@@ -319,7 +300,9 @@ async def test_held_payment_is_reversed_in_full(shop_server, gateway, admin_head
     assert await stock(client, shop["first"]) == {"available": 5, "reserved": 0, "stock": 5}
 
 
-async def test_refunds_made_in_the_gateway_cabinet(shop_server, gateway, admin_headers, db):
+async def test_refunds_made_in_the_gateway_cabinet_are_recorded_once_and_restock_when_full(
+    shop_server, gateway, admin_headers, db
+):
     client, shop, settings = shop_server
     order, gateway_id = await paid_order(client, shop, gateway)
     gateway.refund_in_cabinet(gateway_id, 50000)
@@ -345,7 +328,7 @@ async def test_refunds_made_in_the_gateway_cabinet(shop_server, gateway, admin_h
     assert (await client.post("/payments/callback", data=signed)).status_code == 200
     [first_check] = await outbox_payloads(db, "callback")
     await with_gateway(settings, confirm, first_check)
-    gateway.refund_in_cabinet(gateway_id, TOTAL * 100 - 50000)
+    gateway.refund_in_cabinet(gateway_id, ORDER_TOTAL * 100 - 50000)
     assert (await client.post("/payments/callback", data=signed)).status_code == 200
     checks = await outbox_payloads(db, "callback")
     assert len(checks) == 2
@@ -354,30 +337,18 @@ async def test_refunds_made_in_the_gateway_cabinet(shop_server, gateway, admin_h
     refunds = (await client.get(f"/orders/{order['id']}/refunds", headers=admin_headers)).json()
     assert [(r["source"], r["state"], r["amount_kopecks"]) for r in refunds] == [
         ("gateway", "succeeded", 50000),
-        ("gateway", "succeeded", TOTAL * 100 - 50000),
+        ("gateway", "succeeded", ORDER_TOTAL * 100 - 50000),
     ]
     assert refunds[1]["restocked"] is True and refunds[1]["delivery"] is True
     view = await order_view(client, admin_headers, order["id"])
-    assert (view["payment_state"], view["refunded_sum"]) == ("refunded", TOTAL)
+    assert (view["payment_state"], view["refunded_sum"]) == ("refunded", ORDER_TOTAL)
     assert await stock(client, shop["first"]) == {"available": 5, "reserved": 0, "stock": 5}
-
-
-async def _expire(db, settings, order_id: int) -> None:
-    async with db.begin() as session:
-        await session.execute(
-            update(Order)
-            .where(Order.id == order_id)
-            .values(created_at=utcnow() - timedelta(hours=2))
-        )
-        await session.execute(update(PaymentAttempt).values(state="expired"))
-    async with db.begin() as session:
-        assert await cancel_unpaid_orders(session, settings.replace(UNPAID_ORDER_TTL_MIN=60)) == 1
 
 
 async def test_payment_after_expiry_reserves_again(shop_server, gateway, admin_headers, db):
     client, shop, settings = shop_server
     order, gateway_id = await registered_order(client, shop)
-    await _expire(db, settings, order["id"])
+    await expire_unpaid_order(db, settings, order["id"])
     assert (await order_view(client, admin_headers, order["id"]))["status_id"] == 2
     assert await stock(client, shop["first"]) == {"available": 5, "reserved": 0, "stock": 5}
     gateway.pay(gateway_id)
@@ -396,7 +367,7 @@ async def test_payment_after_expiry_without_stock_is_refunded(
 ):
     client, shop, settings = shop_server
     order, gateway_id = await registered_order(client, shop)
-    await _expire(db, settings, order["id"])
+    await expire_unpaid_order(db, settings, order["id"])
     line = {"variation_id": shop["first"]["id"], "amount": 5, "current_price": 4990}
     other = await client.post("/orders", json=order_body(shop, variations=[line]))
     assert other.status_code == 201
@@ -411,12 +382,12 @@ async def test_payment_after_expiry_without_stock_is_refunded(
     await with_gateway(settings, submit_refund_job, db, settings, job)
     await with_gateway(settings, submit_refund_job, db, settings, job)
     [form] = gateway.calls("refund")
-    assert form["amount"] == str(TOTAL * 100)
-    assert sum(item["itemAmount"] for item in receipt(form)) == TOTAL * 100
+    assert form["amount"] == str(ORDER_TOTAL * 100)
+    assert sum(item["itemAmount"] for item in receipt(form)) == ORDER_TOTAL * 100
     [refund] = (await client.get(f"/orders/{order['id']}/refunds", headers=admin_headers)).json()
     assert (refund["source"], refund["state"], refund["restocked"]) == ("auto", "succeeded", False)
     view = await order_view(client, admin_headers, order["id"])
-    assert (view["payment_state"], view["refunded_sum"]) == ("refunded", TOTAL)
+    assert (view["payment_state"], view["refunded_sum"]) == ("refunded", ORDER_TOTAL)
     assert await stock(client, shop["first"]) == {"available": 0, "reserved": 5, "stock": 5}
 
 
@@ -425,7 +396,7 @@ async def test_automatic_refund_retries_an_unreachable_gateway_and_alerts_a_refu
 ):
     client, shop, settings = shop_server
     order, gateway_id = await registered_order(client, shop)
-    await _expire(db, settings, order["id"])
+    await expire_unpaid_order(db, settings, order["id"])
     line = {"variation_id": shop["first"]["id"], "amount": 5, "current_price": 4990}
     assert (await client.post("/orders", json=order_body(shop, variations=[line]))).is_success
     gateway.pay(gateway_id)

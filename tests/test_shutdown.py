@@ -4,67 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
-import httpx
 from sqlalchemy import select
 
 from background.dispatcher import Dispatcher
 from db.models import OutboxMessage
+from tests.factories import order_body, setup_shop
 from tests.fakes import FakeTelegram
-from tests.support import JWT_SECRET, free_port
-from tests.test_orders import order_body, setup_shop
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-async def wait_for(condition, timeout_s: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
-async def start_server(settings, log_path: Path, **env_changes) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "APP_ENV": "development",
-        "DATABASE_URL": settings.DATABASE_URL,
-        "JWT_SECRET": JWT_SECRET,
-        "PORT": str(port),
-        "AUTO_MIGRATE": "false",
-        "RATE_LIMITS_ENABLED": "false",
-        "LOG_LEVEL": "info",
-        "MEDIA_ROOT": settings.MEDIA_ROOT,
-        "DISPATCHER_IN_SERVER": "false",
-        **env_changes,
-    }
-    with log_path.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "main.py", "serve"],
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-
-    async def healthy() -> bool:
-        if process.poll() is not None:
-            raise AssertionError("server exited")
-        try:
-            async with httpx.AsyncClient() as client:
-                return (await client.get(f"http://127.0.0.1:{port}/health")).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    await wait_for(healthy)
-    return process, port
+from tests.support import start_server_process, wait_for
 
 
 async def refused(port: int) -> bool:
@@ -104,7 +54,9 @@ async def test_sigterm_refuses_new_connections_and_completes_the_order_in_flight
     settings, client, admin_headers, db, tmp_path
 ):
     shop = await setup_shop(client, admin_headers)
-    server, port = await start_server(settings, tmp_path / "serve.log", GRACEFUL_SHUTDOWN_S="20")
+    server, port = await start_server_process(
+        settings, tmp_path / "serve.log", GRACEFUL_SHUTDOWN_S="20"
+    )
     body = json.dumps(order_body(shop)).encode()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
@@ -141,7 +93,7 @@ async def test_a_stopping_server_hands_back_the_outbox_rows_it_has_not_tried(
     telegram = await FakeTelegram(delay_s=0.3).start()
     log_path = tmp_path / "serve.log"
     try:
-        server, _ = await start_server(
+        server, _ = await start_server_process(
             settings,
             log_path,
             DISPATCHER_IN_SERVER="true",

@@ -12,21 +12,10 @@ from sqlalchemy import event, text
 from db.engine import Database
 from db.migrate import alembic_config, upgrade
 from services.api_clients import create_api_client
-from tests.factories import outbox_payloads
-from tests.fakes import FakeGateway
+from tests.factories import PAYMENT_RETURN, order_body, outbox_payloads, remains_report, setup_shop
 from tests.support import auth, create_database, customer_token, drop_database, is_postgresql
-from tests.test_orders import order_body, setup_shop
-from tests.test_stock_uploads import remains_report
 
-RETURN = {"return_url": "https://vinterr-plus.ru/ok", "fail_url": "https://vinterr-plus.ru/fail"}
 CANCELLED, HANDED = 2, 3
-
-
-@pytest.fixture
-async def gateway():
-    fake = await FakeGateway().start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
@@ -78,7 +67,9 @@ async def set_status(client, headers, order_id: int, status_id: int) -> None:
 
 async def paid_order(client, shop, gateway, body=None) -> dict:
     order = (await client.post("/orders", json=body or order_body(shop))).json()
-    payment = await client.post("/register_payment", json={"order_id": order["id"], **RETURN})
+    payment = await client.post(
+        "/register_payment", json={"order_id": order["id"], **PAYMENT_RETURN}
+    )
     assert payment.status_code == 200, payment.text
     gateway_id = payment.json()["sberbank_order_id"]
     gateway.pay(gateway_id)
@@ -197,7 +188,7 @@ async def test_remains_uploads_name_their_reason_and_caller(client, admin_header
     assert len(await history(client, admin_headers, second)) == len(second_moves)
 
 
-async def test_history_route_pages_and_refuses(client, admin_headers, db):
+async def test_the_stock_history_is_paged_newest_first_for_staff_only(client, admin_headers, db):
     shop = await setup_shop(client, admin_headers)
     first = shop["first"]["id"]
     for stock in (6, 7, 8):
@@ -253,7 +244,7 @@ async def test_history_route_pages_and_refuses(client, admin_headers, db):
     assert deleted.status_code == 404
 
 
-async def test_history_route_is_documented(client):
+async def test_the_stock_history_route_documents_its_answers_and_parameters(client):
     document = (await client.get("/openapi.json")).json()
     operation = document["paths"]["/variations/{variation_id}/stock_history"]["get"]
     assert {"200", "400", "401", "403", "404"} <= set(operation["responses"])

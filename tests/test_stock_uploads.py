@@ -3,42 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import io
 
 import pytest
-from openpyxl import Workbook
+from sqlalchemy import text
 
 from db.engine import Database
 from db.models import Variation
 from services.stock import SYSTEM, Cause, reserve_stock
 from services.stock_uploads import apply_remains
 from tests import factories
-from tests.support import is_postgresql
-from tests.test_orders import order_body, setup_shop
+from tests.factories import order_body, remains_report, setup_shop, xlsx
+from tests.support import is_postgresql, wait_for
 
-
-def xlsx(rows: list[list]) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    for row in rows:
-        sheet.append(row)
-    output = io.BytesIO()
-    workbook.save(output)
-    return output.getvalue()
-
-
-def remains_report(lines: list[list]) -> bytes:
-    return xlsx(
-        [
-            ["Остатки товаров на складах", None, None],
-            ["Период: 22.11.2026", None, None],
-            [None, None, None],
-            ["Номенклатура", "Характеристика.Код", "Итого\xa0по  всем складам"],
-            [None, None, "шт."],
-            *lines,
-            ["Итого", None, 999],
-        ]
-    )
+LOCKS_WAITED_FOR = text(
+    "SELECT count(*) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
 
 
 async def coded_shop(client, headers):
@@ -57,7 +37,9 @@ async def stock_of(client, variation_id):
     return variation["stock"], variation["reserved"], variation["amount"]
 
 
-async def test_excel_remains(client, admin_headers):
+async def test_an_excel_remains_report_updates_by_1c_code_keeps_reservations_and_zeroes_the_rest(
+    client, admin_headers
+):
     shop = await coded_shop(client, admin_headers)
     placed = await client.post("/orders", json=order_body(shop))
     assert placed.status_code == 201
@@ -111,7 +93,7 @@ async def test_bad_reports_change_nothing(client, admin_headers):
     assert (await client.post("/variations/update_remains")).status_code == 401
 
 
-async def test_weights(client, admin_headers):
+async def test_a_weights_report_sets_weights_by_article_the_last_row_winning(client, admin_headers):
     refs = await factories.directories(client, admin_headers)
     good = await factories.good(client, admin_headers, refs, article="00777")
     report = xlsx(
@@ -140,7 +122,9 @@ async def test_weights(client, admin_headers):
     assert detail["weight"] == 0.45
 
 
-async def test_json_remains(client, admin_headers):
+async def test_json_remains_update_listed_codes_and_a_full_report_zeroes_the_rest(
+    client, admin_headers
+):
     shop = await coded_shop(client, admin_headers)
     partial = await client.post(
         "/variations/auto_update_remains",
@@ -189,20 +173,28 @@ async def test_an_upload_and_a_checkout_never_lock_crosswise(client, admin_heade
     other_db = Database(settings.DATABASE_URL, pool_size=2)
     first_reserved = asyncio.Event()
 
-    async def checkout():
-        async with db.begin() as session:
-            await reserve_stock(session, {first: 1}, Cause("order_reserve", SYSTEM))
-            first_reserved.set()
-            await asyncio.sleep(0.3)
-            await reserve_stock(session, {second: 1}, Cause("order_reserve", SYSTEM))
-
     async def upload():
         await first_reserved.wait()
         async with other_db.begin() as session:
             await apply_remains(session, settings, {"B2": 7, "A1": 7}, True, "json", SYSTEM)
 
+    uploading = asyncio.create_task(upload())
+
+    async def upload_waits_for_a_lock_or_ended() -> bool:
+        if uploading.done():
+            return True
+        async with db.session() as session:
+            return await session.scalar(LOCKS_WAITED_FOR) > 0
+
+    async def checkout():
+        async with db.begin() as session:
+            await reserve_stock(session, {first: 1}, Cause("order_reserve", SYSTEM))
+            first_reserved.set()
+            await wait_for(upload_waits_for_a_lock_or_ended)
+            await reserve_stock(session, {second: 1}, Cause("order_reserve", SYSTEM))
+
     try:
-        results = await asyncio.gather(checkout(), upload(), return_exceptions=True)
+        results = await asyncio.gather(checkout(), uploading, return_exceptions=True)
     finally:
         await other_db.dispose()
     assert results == [None, None]

@@ -71,7 +71,7 @@ async def test_wrong_role_is_403(client, db):
     assert response.status_code == 403
 
 
-async def test_api_clients(client, db):
+async def test_an_api_key_buys_a_bearer_token_whose_rights_end_with_its_client(client, db):
     async with db.begin() as session:
         _, plain_key = await create_api_client(session, "analytics", is_admin=False)
         _, admin_key = await create_api_client(session, "onec-sync", is_admin=True)

@@ -11,7 +11,7 @@ from config import SettingsError, load_settings
 from db.models import Order, PaymentAttempt
 from db.models.base import utcnow
 from services.status_changes import cancel_unpaid_orders
-from tests.test_orders import order_body, setup_shop
+from tests.factories import order_body, setup_shop
 
 
 async def _status(client, headers, order_id) -> int:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
-from tests.support import auth
+from tests.support import auth, wait_for
 
 
 async def _create(client, headers, login="manager", password="s3cret-pass"):
@@ -15,7 +16,7 @@ async def _create(client, headers, login="manager", password="s3cret-pass"):
     )
 
 
-async def test_create_login_and_read(client, admin_headers):
+async def test_a_created_user_logs_in_and_is_read_without_its_password(client, admin_headers):
     created = await _create(client, admin_headers)
     assert created.status_code == 201
     user = created.json()
@@ -31,7 +32,9 @@ async def test_create_login_and_read(client, admin_headers):
         assert "password" not in read.json() and "password_hash" not in read.json()
 
 
-async def test_create_errors(client, admin_headers):
+async def test_creating_a_user_refuses_a_busy_login_a_long_password_and_strangers(
+    client, admin_headers
+):
     await _create(client, admin_headers)
     busy = await _create(client, admin_headers)
     assert busy.status_code == 409
@@ -43,7 +46,7 @@ async def test_create_errors(client, admin_headers):
     assert anonymous.status_code == 401
 
 
-async def test_login_errors(client, admin_headers):
+async def test_a_staff_login_tells_an_unknown_user_from_a_wrong_password(client, admin_headers):
     await _create(client, admin_headers)
     unknown = await client.post("/users/auth", json={"login": "nobody", "password": "x"})
     assert unknown.status_code == 404
@@ -72,7 +75,9 @@ async def test_patch_password_invalidates_tokens(client, admin_headers):
     assert relogin.status_code == 200
 
 
-async def test_patch_errors(client, admin_headers, admin):
+async def test_editing_a_user_refuses_a_taken_or_null_login_and_unknown_ids(
+    client, admin_headers, admin
+):
     user = (await _create(client, admin_headers)).json()
     busy = await client.patch(
         f"/users/{user['id']}", json={"login": "admin"}, headers=admin_headers
@@ -91,7 +96,7 @@ async def test_patch_errors(client, admin_headers, admin):
     assert null_login.status_code == 400
 
 
-async def test_list_and_delete(client, admin_headers, admin):
+async def test_users_are_listed_in_pages_and_deleted_by_others_only(client, admin_headers, admin):
     user = (await _create(client, admin_headers)).json()
     listed = await client.get("/users/all?limit=1", headers=admin_headers)
     assert listed.json() == {
@@ -134,9 +139,10 @@ async def test_a_deleted_users_token_never_passes_to_a_later_user(client, admin_
     token = (
         await client.post("/users/auth", json={"login": "manager", "password": "s3cret-pass"})
     ).json()["Authorization"]
+    issued_by = int(time.time())
     assert (await client.delete(f"/users/{user['id']}", headers=admin_headers)).status_code == 204
     # Token times are whole seconds: the successor must be created in a later second.
-    await asyncio.sleep(1.1)
+    await wait_for(lambda: int(time.time()) > issued_by)
     successor = (await _create(client, admin_headers, login="successor")).json()
     assert (await client.get(f"/users/{successor['id']}", headers=auth(token))).status_code == 401
 
