@@ -152,6 +152,10 @@ def log_lines(paths: list[Path]) -> list[dict]:
     ]
 
 
+def started_dispatchers(paths: list[Path]) -> int:
+    return sum(1 for line in log_lines(paths) if line["message"] == "outbox dispatcher started")
+
+
 def started_jobs(paths: list[Path]) -> list[str]:
     return [line["job"] for line in log_lines(paths) if line["message"] == "periodic job started"]
 
@@ -164,6 +168,8 @@ async def test_two_dispatch_processes_deliver_once_log_it_and_stop_cleanly(setti
     processes = []
     try:
         processes = [start_dispatcher(settings, telegram, smtp, path) for path in logs[:2]]
+        # A signal that arrives while Python is still starting ends it before any handler.
+        await wait_for(lambda: started_dispatchers(logs[:2]) == 2)
         await wait_for(lambda: len(telegram.messages) >= 10)
         # Stopped mid-batch: each process finishes the batch it holds, then exits 0.
         assert await stop(processes) == [0, 0]
