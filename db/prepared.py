@@ -13,20 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import asyncpg
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
-# Errors after which the connection's protocol state is unknown: it leaves the pool. A
-# connection cut mid-operation can be left half-way through its protocol (InternalClientError
-# "another operation is in progress"), as db/engine.py also treats it.
-_BROKEN = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    OSError,
-)
+from db.direct import BROKEN, DirectReads
 
 
 class PreparedRead:
@@ -40,21 +31,31 @@ class PreparedRead:
             self._postgresql = (str(compiled), tuple(compiled.positiontup), compiled.params)
         return self._postgresql
 
-    async def rows(self, session: AsyncSession, **params: Any) -> Sequence[Mapping[str, Any]]:
+    async def rows(
+        self, session: AsyncSession | DirectReads, **params: Any
+    ) -> Sequence[Mapping[str, Any]]:
+        """The rows for `params`, read through the session or straight on `DirectReads`."""
+        if isinstance(session, DirectReads):
+            return await session.fetch(*self._values(session.dialect, params))
         driver = await _asyncpg_connection(session)
         if driver is None:
             connection = await session.connection()
             return (await connection.execute(self.statement, params)).mappings().all()
-        sql, names, defaults = self._compiled(session.bind.dialect)
-        values = [params[name] if name in params else defaults[name] for name in names]
+        sql, values = self._values(session.bind.dialect, params)
         try:
             return await driver.fetch(sql, *values)
-        except _BROKEN as exc:
+        except BROKEN as exc:
             # Told apart like SQLAlchemy's own errors: the connection is gone (503), not a bug.
             await (await session.connection()).invalidate()
             raise OperationalError(sql, values, exc, connection_invalidated=True) from exc
 
-    async def first(self, session: AsyncSession, **params: Any) -> Mapping[str, Any] | None:
+    def _values(self, dialect, params: dict[str, Any]) -> tuple[str, list[Any]]:
+        sql, names, defaults = self._compiled(dialect)
+        return sql, [params[name] if name in params else defaults[name] for name in names]
+
+    async def first(
+        self, session: AsyncSession | DirectReads, **params: Any
+    ) -> Mapping[str, Any] | None:
         rows = await self.rows(session, **params)
         return rows[0] if rows else None
 

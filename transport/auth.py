@@ -12,7 +12,7 @@ from sanic import Request
 from services import onec_exchange
 from services.auth import Principal, load_principal
 from services.errors import NotFound, PermissionDenied, Unauthorized
-from transport.http import request_session
+from transport.http import request_reads, request_session
 
 _PREFIXES = ("bearer ", "token ")
 
@@ -39,7 +39,7 @@ async def current_principal(request: Request) -> Principal | None:
         # SQLite takes its write lock at BEGIN: a shared session would hold it all request long.
         async with request.app.ctx.db.session() as session:
             return await load_principal(session, secret, token)
-    return await load_principal(request_session(request), secret, token)
+    return await load_principal(request_reads(request), secret, token)
 
 
 async def authorize(request: Request, auth: tuple[str, ...], params: dict[str, Any]) -> None:

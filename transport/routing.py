@@ -64,6 +64,9 @@ class RouteSpec:
     long_running: bool = False
     # A GET that changes data says so; every other GET runs in a read-only session.
     writes: bool = False
+    # A read-only route whose auth check and service read through PreparedReads alone: on
+    # PostgreSQL they run straight on asyncpg, without a session (db/direct.py).
+    direct_reads: bool = False
     # Called with every answer of the route, errors included (e.g. to count them).
     observe: Callable[[Request, HTTPResponse], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
