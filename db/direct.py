@@ -3,14 +3,13 @@
 A route whose reads are all PreparedReads (db/prepared.py) needs neither a SQLAlchemy session
 nor a transaction on PostgreSQL: its auth check and its reads run one after another on one
 asyncpg connection in autocommit, which costs a fraction of a session's checkout, autobegin,
-rollback and close. The connections only ever run those selects, so nothing of a session's
-state (settings, listeners, locks, transactions) needs resetting when one goes back to the
-pool: the pool's reset round trip is skipped. SQLite keeps the session path.
+rollback and close. SQLite keeps the session path.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,44 +29,89 @@ BROKEN = (
 ACQUIRE_TIMEOUT_S = 30
 
 
-async def _keep_state(_connection: asyncpg.Connection) -> None:
-    """The pool's reset: the connections run autocommit selects only, so there is none."""
-
-
 class DirectPool:
-    """The asyncpg pool of one process's direct reads, opened on first use."""
+    """The asyncpg connections of one process's direct reads, opened on demand up to `size`.
+
+    Smaller than asyncpg's own pool: no proxies, timers or reset query per checkout. The
+    connections only ever run autocommit selects, so nothing of a session's state (settings,
+    listeners, locks, transactions) needs resetting when one comes back.
+    """
 
     def __init__(self, url: str, dialect, size: int):
         self.dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
         self.dialect = dialect
         self.size = size
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
-
-    async def _open(self) -> asyncpg.Pool:
-        async with self._opening:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    self.dsn, min_size=0, max_size=self.size, reset=_keep_state
-                )
-        return self._pool
+        self._idle: list[asyncpg.Connection] = []
+        self._waiters: deque[asyncio.Future] = deque()
+        self._opened = 0
+        self._closed = False
 
     async def acquire(self) -> asyncpg.Connection:
-        try:
-            pool = self._pool or await self._open()
-            return await pool.acquire(timeout=ACQUIRE_TIMEOUT_S)
-        except (*BROKEN, TimeoutError, asyncpg.PostgresError) as exc:
-            raise OperationalError("connect", (), exc, connection_invalidated=True) from exc
+        self._closed = False
+        while True:
+            while self._idle:
+                connection = self._idle.pop()
+                if not connection.is_closed():
+                    return connection
+                self._opened -= 1
+            if self._opened < self.size:
+                return await self._connect()
+            connection = await self._wait()
+            if connection is not None:
+                return connection
 
-    async def release(self, connection: asyncpg.Connection, broken: bool) -> None:
-        if broken:
+    async def _connect(self) -> asyncpg.Connection:
+        self._opened += 1
+        try:
+            return await asyncpg.connect(self.dsn, timeout=ACQUIRE_TIMEOUT_S)
+        except BaseException as exc:
+            self._opened -= 1
+            self._wake(None)
+            if isinstance(exc, (*BROKEN, TimeoutError, asyncpg.PostgresError)):
+                raise OperationalError("connect", (), exc, connection_invalidated=True) from exc
+            raise
+
+    async def _wait(self) -> asyncpg.Connection | None:
+        """A released connection, or None when a place to open one came free."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(ACQUIRE_TIMEOUT_S):
+                return await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                self.release(waiter.result(), broken=False)
+            elif waiter in self._waiters:
+                self._waiters.remove(waiter)
+            if isinstance(exc, TimeoutError):
+                raise OperationalError("acquire", (), exc) from exc
+            raise
+
+    def _wake(self, connection: asyncpg.Connection | None) -> bool:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return True
+        return False
+
+    def release(self, connection: asyncpg.Connection | None, broken: bool) -> None:
+        if connection is None:
+            self._wake(None)
+        elif broken or self._closed or connection.is_closed():
             connection.terminate()
-        await self._pool.release(connection)
+            self._opened -= 1
+            self._wake(None)
+        elif not self._wake(connection):
+            self._idle.append(connection)
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
+        """Closes the idle connections; those in use close as they come back."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            self._opened -= 1
+            await connection.close(timeout=5)
 
 
 class DirectReads:
@@ -97,4 +141,4 @@ class DirectReads:
     async def close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            await self.pool.release(connection, self._broken)
+            self.pool.release(connection, self._broken)
