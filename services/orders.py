@@ -166,9 +166,8 @@ async def _order_customer(session: AsyncSession, customer_id: int | None, data: 
         if customer is not None and customer.status == "active":
             contact = {key: getattr(customer, key) or body_contact[key] for key in CONTACT_KEYS}
             return customer.id, contact
-    guest = (
-        await session.execute(GUEST, {"phone": data["phone_number"], "email": data["email"]})
-    ).first()
+    found = await GUEST.rows(session, phone=data["phone_number"], email=data["email"])
+    guest = found[0] if found else None
     if guest is None:
         created = (
             await session.execute(
@@ -177,11 +176,11 @@ async def _order_customer(session: AsyncSession, customer_id: int | None, data: 
         ).one()
         await emit_event(session, "CustomerCreated", **created_payload(created))
         return created.id, body_contact
-    changed = {key: value for key, value in body_contact.items() if getattr(guest, key) != value}
+    changed = {key: value for key, value in body_contact.items() if guest[key] != value}
     if changed:
-        await session.execute(UPDATE_GUEST, {**body_contact, "guest_id": guest.id})
-        await _emit_guest_changes(session, guest.id, body_contact, changed)
-    return guest.id, body_contact
+        await session.execute(UPDATE_GUEST, {**body_contact, "guest_id": guest["id"]})
+        await _emit_guest_changes(session, guest["id"], body_contact, changed)
+    return guest["id"], body_contact
 
 
 async def _emit_guest_changes(session: AsyncSession, guest_id: int, contact: dict, changed: dict):
@@ -274,7 +273,7 @@ async def place_order(
             ],
         )
     ).all()
-    await session.execute(NEW_STATUS_CHANGE, {"order_id": order.id, "status_id": order.status_id})
+    await NEW_STATUS_CHANGE.rows(session, order_id=order.id, status_id=order.status_id)
     await _emit_order_created(session, order, order_lines)
     await record_activity(session, "order_created", buyer_id, {"order_id": order.id})
     named_lines = [(line, variations[line.variation_id].name) for line in order_lines]

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import OutboxMessage
 from db.models.base import utcnow
+from db.prepared import PreparedWrite
 from helpers.timestamps import format_timestamp
 
 # One prebuilt statement: every write path queues messages, so it is compiled once.
-_QUEUE = insert(OutboxMessage.__table__)
+_QUEUE = PreparedWrite(insert(OutboxMessage.__table__))
 # Event payload fields that can identify a person (names, contacts, profile changes, links).
 PERSONAL_EVENT_FIELDS = (
     "first_name",
@@ -53,7 +54,7 @@ async def queue_message(session: AsyncSession, kind: str, topic: str, payload: d
 async def queue_messages(session: AsyncSession, messages: list[dict[str, Any]]) -> None:
     """Queue several messages (dicts of kind, topic, payload) in one statement."""
     if messages:
-        await session.execute(_QUEUE, messages)
+        await _QUEUE.many(session, messages)
 
 
 async def redact_customer_events(session: AsyncSession, customer_id: int) -> int:

@@ -16,6 +16,7 @@ from db.models import (
     StatusChange,
     Variation,
 )
+from db.prepared import PreparedWrite
 from db.queries.matching import contains_text, escape_like
 
 PHONE_PUNCTUATION = re.compile(r"[\s()+\-]")
@@ -68,7 +69,7 @@ DELIVERY_AND_INTAKE = select(
     DeliveryType.__table__.c.cost,
     exists().where(Status.__table__.c.id == bindparam("status_id")).label("intake_configured"),
 ).where(DeliveryType.__table__.c.id == bindparam("delivery_type_id"))
-GUEST = (
+GUEST = PreparedWrite(
     select(_customers.c.id, *(_customers.c[key] for key in CONTACT_KEYS))
     .where(
         or_(
@@ -90,4 +91,4 @@ NEW_GUEST = insert(_customers).returning(*_customers.c)
 UPDATE_GUEST = update(_customers).where(_customers.c.id == bindparam("guest_id"))
 NEW_ORDER = insert(_orders).returning(*_orders.c)
 NEW_LINES = insert(_order_lines).returning(*_order_lines.c, sort_by_parameter_order=True)
-NEW_STATUS_CHANGE = insert(StatusChange.__table__)
+NEW_STATUS_CHANGE = PreparedWrite(insert(StatusChange.__table__))
