@@ -136,26 +136,23 @@ async def _server_delivery(session: AsyncSession, settings, data: dict, problems
 
     None when the request is invalid; the reason is added to `problems`.
     """
-    row = (
-        await session.execute(
-            DELIVERY_AND_INTAKE,
-            {
-                "delivery_type_id": data["delivery_type_id"],
-                "status_id": settings.ORDER_INITIAL_STATUS_ID,
-            },
-        )
-    ).first()
-    if row is None:
+    rows = await DELIVERY_AND_INTAKE.rows(
+        session,
+        delivery_type_id=data["delivery_type_id"],
+        status_id=settings.ORDER_INITIAL_STATUS_ID,
+    )
+    if not rows:
         problems["delivery_type_id"] = ["Delivery type not found"]
         return None
-    if not row.intake_configured:
+    row = rows[0]
+    if not row["intake_configured"]:
         raise ServiceUnavailable("Order intake is not configured")
-    if row.cost is not None:
-        return row.name, row.cost, False
+    if row["cost"] is not None:
+        return row["name"], row["cost"], False
     if data["delivery_cost"] > settings.DELIVERY_COST_MAX:
         problems["delivery_cost"] = [f"Must be at most {settings.DELIVERY_COST_MAX}."]
         return None
-    return row.name, data["delivery_cost"], True
+    return row["name"], data["delivery_cost"], True
 
 
 async def _order_customer(session: AsyncSession, customer_id: int | None, data: dict):

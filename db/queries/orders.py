@@ -64,11 +64,13 @@ ORDERABLE = (
     .join(_goods, _goods.c.id == _variations.c.good_id)
     .where(_variations.c.id.in_(bindparam("ids", expanding=True)))
 )
-DELIVERY_AND_INTAKE = select(
-    DeliveryType.__table__.c.name,
-    DeliveryType.__table__.c.cost,
-    exists().where(Status.__table__.c.id == bindparam("status_id")).label("intake_configured"),
-).where(DeliveryType.__table__.c.id == bindparam("delivery_type_id"))
+DELIVERY_AND_INTAKE = PreparedWrite(
+    select(
+        DeliveryType.__table__.c.name,
+        DeliveryType.__table__.c.cost,
+        exists().where(Status.__table__.c.id == bindparam("status_id")).label("intake_configured"),
+    ).where(DeliveryType.__table__.c.id == bindparam("delivery_type_id"))
+)
 GUEST = PreparedWrite(
     select(_customers.c.id, *(_customers.c[key] for key in CONTACT_KEYS))
     .where(
