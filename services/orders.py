@@ -50,7 +50,7 @@ from services.errors import (
     ValidationFailed,
 )
 from services.order_views import full_orders
-from services.outbox import emit_event
+from services.outbox import emit_event, event_message, queue_messages
 from services.status_changes import change_status
 from services.stock import Actor, Cause, hold_stock
 
@@ -271,17 +271,22 @@ async def place_order(
         )
     ).all()
     await NEW_STATUS_CHANGE.rows(session, order_id=order.id, status_id=order.status_id)
-    await _emit_order_created(session, order, order_lines)
     await record_activity(session, "order_created", buyer_id, {"order_id": order.id})
     named_lines = [(line, variations[line.variation_id].name) for line in order_lines]
-    await notifications.notify_order_placed(session, settings, order, named_lines, delivery_name)
+    # The event and the notifications: one statement.
+    await queue_messages(
+        session,
+        [
+            _order_created(order, order_lines),
+            *notifications.order_placed_messages(settings, order, named_lines, delivery_name),
+        ],
+    )
     metrics.orders_created_total.inc()
     return {"order": order, "lines": order_lines}
 
 
-async def _emit_order_created(session: AsyncSession, order, lines) -> None:
-    await emit_event(
-        session,
+def _order_created(order, lines) -> dict:
+    return event_message(
         "OrderCreated",
         order_id=order.id,
         customer_id=order.customer_id,

@@ -41,9 +41,14 @@ def event_envelope(name: str, payload: dict[str, Any], occurred_at: datetime | N
     return {"message_id": event_uuid, "data": data}
 
 
+def event_message(name: str, **payload: Any) -> dict[str, Any]:
+    """A domain event as a message for `queue_messages`."""
+    return {"kind": "event", "topic": name, "payload": event_envelope(name, payload)}
+
+
 async def emit_event(session: AsyncSession, name: str, **payload: Any) -> None:
     """Queue a domain event (published to the broker after commit)."""
-    await queue_message(session, "event", name, event_envelope(name, payload))
+    await queue_messages(session, [event_message(name, **payload)])
 
 
 async def queue_message(session: AsyncSession, kind: str, topic: str, payload: dict) -> None:
