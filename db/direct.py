@@ -9,8 +9,9 @@ rollback and close. SQLite keeps the session path.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -114,6 +115,19 @@ class DirectPool:
             await connection.close(timeout=5)
 
 
+# The request's first read with the caller's check (DirectReads.check_with_first_read): the
+# read's rows numbered in their order, beside the subject's row (NULL when there is none), on
+# one row of NULL read columns when the read finds nothing.
+_CHECKED_READ = (
+    "WITH checked_subject AS ({subject}), checked_read AS ("
+    "SELECT *, row_number() OVER () AS checked_read_order FROM ({read}) AS read) "
+    "SELECT checked_read.*, (SELECT ROW(checked_subject.*) FROM checked_subject) "
+    "AS checked_subject_row FROM (SELECT 1) AS one LEFT JOIN checked_read ON true "
+    "ORDER BY checked_read.checked_read_order"
+)
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
 class DirectReads:
     """One request's reads: a pooled connection taken at the first statement, given back by
     `close()` at the end of the request."""
@@ -123,8 +137,41 @@ class DirectReads:
         self.dialect = pool.dialect
         self._connection: asyncpg.Connection | None = None
         self._broken = False
+        self._check: tuple[Any, dict[str, Any], Callable[[Mapping | None], None]] | None = None
+
+    def check_with_first_read(
+        self, lookup, params: dict[str, Any], verify: Callable[[Mapping | None], None]
+    ) -> None:
+        """Run the PreparedRead `lookup` (one row at most) in the same statement as the next
+        read, then `verify(its row or None)`, which raises to refuse the request."""
+        self._check = (lookup, params, verify)
+
+    async def settle(self) -> None:
+        """Run a check still waiting for a read on its own."""
+        if self._check is not None:
+            lookup, params, verify = self._check
+            self._check = None
+            verify(await lookup.first(self, **params))
 
     async def fetch(self, sql: str, values: Sequence[Any]) -> list[asyncpg.Record]:
+        if self._check is not None:
+            return await self._checked_fetch(sql, values)
+        return await self._fetch(sql, values)
+
+    async def _checked_fetch(self, sql: str, values: Sequence[Any]) -> list[asyncpg.Record]:
+        lookup, params, verify = self._check
+        self._check = None
+        subject_sql, subject_values = lookup.statement_values(self.dialect, params)
+        shift = len(values)
+        subject_sql = _PARAMETER.sub(lambda found: f"${int(found[1]) + shift}", subject_sql)
+        rows = await self._fetch(
+            _CHECKED_READ.format(subject=subject_sql, read=sql), [*values, *subject_values]
+        )
+        subject = rows[0]["checked_subject_row"]
+        verify(None if subject is None else dict(zip(lookup.column_names, subject, strict=True)))
+        return [] if rows[0]["checked_read_order"] is None else rows
+
+    async def _fetch(self, sql: str, values: Sequence[Any]) -> list[asyncpg.Record]:
         if self._connection is None:
             self._connection = await self.pool.acquire()
         try:

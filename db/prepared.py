@@ -37,12 +37,12 @@ class PreparedRead:
     ) -> Sequence[Mapping[str, Any]]:
         """The rows for `params`, read through the session or straight on `DirectReads`."""
         if isinstance(session, DirectReads):
-            return await session.fetch(*self._values(session.dialect, params))
+            return await session.fetch(*self.statement_values(session.dialect, params))
         driver = await _asyncpg_connection(session)
         if driver is None:
             connection = await session.connection()
             return (await connection.execute(self.statement, params)).mappings().all()
-        sql, values = self._values(session.bind.dialect, params)
+        sql, values = self.statement_values(session.bind.dialect, params)
         try:
             return await driver.fetch(sql, *values)
         except BROKEN as exc:
@@ -50,9 +50,14 @@ class PreparedRead:
             await (await session.connection()).invalidate()
             raise OperationalError(sql, values, exc, connection_invalidated=True) from exc
 
-    def _values(self, dialect, params: dict[str, Any]) -> tuple[str, list[Any]]:
+    def statement_values(self, dialect, params: dict[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL for `dialect` and its positional values for `params`."""
         sql, names, defaults = self._compiled(dialect)
         return sql, [params[name] if name in params else defaults[name] for name in names]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.key for column in self.statement.selected_columns)
 
     async def first(
         self, session: AsyncSession | DirectReads, **params: Any

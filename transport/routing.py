@@ -104,7 +104,7 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
 
         @functools.wraps(handler)
         async def guarded(request: Request, **params: Any) -> HTTPResponse:
-            from transport.auth import authorize
+            from transport.auth import authorize, settle_auth
             from transport.timeouts import apply_route_limits
 
             apply_route_limits(request, spec)
@@ -113,8 +113,14 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
                 raise TooLarge("Request body too large")
             try:
                 await authorize(request, spec.auth, params)
-                _check_path_params(params)
-                return await handler(request, **params)
+                try:
+                    _check_path_params(params)
+                    response = await handler(request, **params)
+                except Exception:
+                    await settle_auth(request)
+                    raise
+                await settle_auth(request)
+                return response
             finally:
                 await close_request_session(request)
 
