@@ -274,13 +274,8 @@ async def place_order(
     await record_activity(session, "order_created", buyer_id, {"order_id": order.id})
     named_lines = [(line, variations[line.variation_id].name) for line in order_lines]
     # The event and the notifications: one statement.
-    await queue_messages(
-        session,
-        [
-            _order_created(order, order_lines),
-            *notifications.order_placed_messages(settings, order, named_lines, delivery_name),
-        ],
-    )
+    notices = notifications.order_placed_messages(settings, order, named_lines, delivery_name)
+    await queue_messages(session, [_order_created(order, order_lines), *notices])
     metrics.orders_created_total.inc()
     return {"order": order, "lines": order_lines}
 
