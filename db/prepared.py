@@ -209,3 +209,27 @@ class Extended(Mapping):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+class RowObject(Mapping):
+    """A row read by column name either way: `row["id"]` or `row.id`."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, row: Mapping[str, Any]):
+        self.row = row
+
+    def __getitem__(self, key: str) -> Any:
+        return self.row[key]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.row[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __iter__(self):
+        return iter(self.row.keys())
+
+    def __len__(self) -> int:
+        return len(self.row)

@@ -23,13 +23,14 @@ from db.models import (
     Variation,
 )
 from db.models.base import utcnow
-from db.prepared import Extended
+from db.prepared import Extended, RowObject
 from db.queries.orders import (
     CONTACT_KEYS,
     DELIVERY_AND_INTAKE,
     GUEST,
     NEW_GUEST,
     NEW_LINES,
+    NEW_LINES_FROM_ARRAYS,
     NEW_ORDER,
     NEW_STATUS_CHANGE,
     ORDERABLE,
@@ -239,37 +240,21 @@ async def place_order(
     held = await hold_stock(session, amounts)
     buyer_id, contact = await _order_customer(session, customer_id, data)
     total = order_total(((prices[vid], amounts[vid]) for vid in ordered_ids), delivery_cost)
-    order = (
-        await session.execute(
-            NEW_ORDER,
-            {
-                "customer_id": buyer_id,
-                "status_id": settings.ORDER_INITIAL_STATUS_ID,
-                "delivery_type_id": data["delivery_type_id"],
-                "delivery_cost": delivery_cost,
-                "delivery_cost_by_storefront": by_storefront,
-                "total_sum": total,
-                "is_cash_payment": data["is_cash_payment"],
-                **{key: data.get(key) for key in ADDRESS_KEYS},
-                **{f"contact_{key}": value for key, value in contact.items()},
-            },
-        )
-    ).one()
+    placed = await NEW_ORDER.rows(
+        session,
+        customer_id=buyer_id,
+        status_id=settings.ORDER_INITIAL_STATUS_ID,
+        delivery_type_id=data["delivery_type_id"],
+        delivery_cost=delivery_cost,
+        delivery_cost_by_storefront=by_storefront,
+        total_sum=total,
+        is_cash_payment=data["is_cash_payment"],
+        **{key: data.get(key) for key in ADDRESS_KEYS},
+        **{f"contact_{key}": value for key, value in contact.items()},
+    )
+    order = RowObject(placed[0])
     await held.reserve(Cause("order_reserve", Actor("customer", buyer_id), order_id=order.id))
-    order_lines = (
-        await session.execute(
-            NEW_LINES,
-            [
-                {
-                    "order_id": order.id,
-                    "variation_id": vid,
-                    "amount": amounts[vid],
-                    "current_price": prices[vid],
-                }
-                for vid in ordered_ids
-            ],
-        )
-    ).all()
+    order_lines = await _insert_lines(session, order.id, ordered_ids, amounts, prices)
     await NEW_STATUS_CHANGE.rows(session, order_id=order.id, status_id=order.status_id)
     await record_activity(session, "order_created", buyer_id, {"order_id": order.id})
     named_lines = [(line, variations[line.variation_id].name) for line in order_lines]
@@ -278,6 +263,20 @@ async def place_order(
     await queue_messages(session, [_order_created(order, order_lines), *notices])
     metrics.orders_created_total.inc()
     return {"order": order, "lines": order_lines}
+
+
+async def _insert_lines(session: AsyncSession, order_id: int, ids: list[int], amounts, prices):
+    """The order's lines in the order of `ids` (one statement)."""
+    if session.bind.dialect.name != "postgresql":
+        lines = [
+            {"order_id": order_id, "variation_id": vid, "amount": amounts[vid]}
+            | {"current_price": prices[vid]}
+            for vid in ids
+        ]
+        return (await session.execute(NEW_LINES, lines)).all()
+    arrays = {"amounts": [amounts[vid] for vid in ids], "prices": [prices[vid] for vid in ids]}
+    rows = await NEW_LINES_FROM_ARRAYS.rows(session, order_id=order_id, variations=ids, **arrays)
+    return sorted((RowObject(row) for row in rows), key=lambda line: ids.index(line.variation_id))
 
 
 def _order_created(order, lines) -> dict:

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import bindparam, exists, false, func, insert, not_, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    bindparam,
+    exists,
+    false,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    update,
+)
 
 from db.models import (
     Customer,
@@ -91,6 +103,20 @@ GUEST = PreparedWrite(
 )
 NEW_GUEST = insert(_customers).returning(*_customers.c)
 UPDATE_GUEST = update(_customers).where(_customers.c.id == bindparam("guest_id"))
-NEW_ORDER = insert(_orders).returning(*_orders.c)
+NEW_ORDER = PreparedWrite(insert(_orders).returning(*_orders.c))
 NEW_LINES = insert(_order_lines).returning(*_order_lines.c, sort_by_parameter_order=True)
+
+
+def _new_lines_from_arrays():
+    """PostgreSQL: an order's lines from arrays of their values, one statement."""
+    arrays = (bindparam(name, type_=ARRAY(Integer)) for name in ("variations", "amounts", "prices"))
+    lines = func.unnest(*arrays).table_valued("variation_id", "amount", "price").render_derived()
+    columns = ("order_id", "variation_id", "amount", "current_price", "refunded_quantity")
+    rows = select(
+        bindparam("order_id", type_=Integer), lines.c.variation_id, lines.c.amount, lines.c.price, 0
+    )
+    return insert(_order_lines).from_select(columns, rows).returning(*_order_lines.c)
+
+
+NEW_LINES_FROM_ARRAYS = PreparedWrite(_new_lines_from_arrays())
 NEW_STATUS_CHANGE = PreparedWrite(insert(StatusChange.__table__))
