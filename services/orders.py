@@ -254,8 +254,7 @@ async def place_order(
     )
     order = RowObject(placed[0])
     await held.reserve(Cause("order_reserve", Actor("customer", buyer_id), order_id=order.id))
-    order_lines = await _insert_lines(session, order.id, ordered_ids, amounts, prices)
-    await NEW_STATUS_CHANGE.rows(session, order_id=order.id, status_id=order.status_id)
+    order_lines = await _insert_lines(session, order, ordered_ids, amounts, prices)
     await record_activity(session, "order_created", buyer_id, {"order_id": order.id})
     named_lines = [(line, variations[line.variation_id].name) for line in order_lines]
     # The event and the notifications: one statement.
@@ -265,17 +264,21 @@ async def place_order(
     return {"order": order, "lines": order_lines}
 
 
-async def _insert_lines(session: AsyncSession, order_id: int, ids: list[int], amounts, prices):
-    """The order's lines in the order of `ids` (one statement)."""
+async def _insert_lines(session: AsyncSession, order, ids: list[int], amounts, prices):
+    """The order's lines in the order of `ids`, and its first status change."""
     if session.bind.dialect.name != "postgresql":
+        await NEW_STATUS_CHANGE.rows(session, order_id=order.id, status_id=order.status_id)
         lines = [
-            {"order_id": order_id, "variation_id": vid, "amount": amounts[vid]}
+            {"order_id": order.id, "variation_id": vid, "amount": amounts[vid]}
             | {"current_price": prices[vid]}
             for vid in ids
         ]
         return (await session.execute(NEW_LINES, lines)).all()
     arrays = {"amounts": [amounts[vid] for vid in ids], "prices": [prices[vid] for vid in ids]}
-    rows = await NEW_LINES_FROM_ARRAYS.rows(session, order_id=order_id, variations=ids, **arrays)
+    status = {"status_id": order.status_id, "now": utcnow()}
+    rows = await NEW_LINES_FROM_ARRAYS.rows(
+        session, order_id=order.id, variations=ids, **arrays, **status
+    )
     return sorted((RowObject(row) for row in rows), key=lambda line: ids.index(line.variation_id))
 
 

@@ -108,14 +108,26 @@ NEW_LINES = insert(_order_lines).returning(*_order_lines.c, sort_by_parameter_or
 
 
 def _new_lines_from_arrays():
-    """PostgreSQL: an order's lines from arrays of their values, one statement."""
+    """PostgreSQL: an order's lines from arrays of their values and its first status change,
+    one statement."""
     arrays = (bindparam(name, type_=ARRAY(Integer)) for name in ("variations", "amounts", "prices"))
     lines = func.unnest(*arrays).table_valued("variation_id", "amount", "price").render_derived()
     columns = ("order_id", "variation_id", "amount", "current_price", "refunded_quantity")
     rows = select(
         bindparam("order_id", type_=Integer), lines.c.variation_id, lines.c.amount, lines.c.price, 0
     )
-    return insert(_order_lines).from_select(columns, rows).returning(*_order_lines.c)
+    status = StatusChange.__table__
+    first_status = insert(status).values(
+        order_id=bindparam("order_id"),
+        status_id=bindparam("status_id"),
+        created_at=bindparam("now", type_=status.c.created_at.type),
+    )
+    return (
+        insert(_order_lines)
+        .from_select(columns, rows)
+        .returning(*_order_lines.c)
+        .add_cte(first_status.cte("first_status"))
+    )
 
 
 NEW_LINES_FROM_ARRAYS = PreparedWrite(_new_lines_from_arrays())
