@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from functools import cache
 from typing import Any
 
+import ujson
 from marshmallow import Schema, fields
 from sanic import Request
 from sanic.response import HTTPResponse, empty
@@ -27,8 +28,10 @@ class InvalidJSON(DomainError):
         super().__init__("Invalid JSON body")
 
 
-# Built once: json.dumps with options builds a new encoder on every call.
-dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def dumps(value: Any) -> str:
+    """Compact JSON, as json.dumps(ensure_ascii=False) writes it, by ujson (Sanic's own JSON
+    library) at a fraction of the time."""
+    return ujson.dumps(value, ensure_ascii=False, escape_forward_slashes=False)
 
 
 def _refuse_constant(name: str):
