@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import event
@@ -15,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
+
+from db.direct import DirectPool, DirectReads
 
 
 class ReadOnlySession(Session):
@@ -51,6 +55,11 @@ class Database:
         self.read_sessionmaker = async_sessionmaker(
             _read_engine(self.engine), expire_on_commit=False, sync_session_class=ReadOnlySession
         )
+        self.direct_pool = (
+            DirectPool(url, self.engine.dialect, max(4, pool_size // 2))
+            if self.dialect == "postgresql"
+            else None
+        )
 
     @property
     def dialect(self) -> str:
@@ -67,7 +76,26 @@ class Database:
         """One transaction: committed when the block ends, rolled back on any error."""
         return self.sessionmaker.begin()
 
+    def direct_reads(self) -> DirectReads | None:
+        """Reads straight on asyncpg (db/direct.py); None off PostgreSQL."""
+        return DirectReads(self.direct_pool) if self.direct_pool is not None else None
+
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[AsyncSession | DirectReads]:
+        """Where PreparedReads run outside a request: direct reads, or a read-only session."""
+        reads = self.direct_reads()
+        if reads is None:
+            async with self.read_session() as session:
+                yield session
+            return
+        try:
+            yield reads
+        finally:
+            await reads.close()
+
     async def dispose(self) -> None:
+        if self.direct_pool is not None:
+            await self.direct_pool.close()
         await self.engine.dispose()
 
 

@@ -14,19 +14,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Executable, Select
 
-# Errors after which the connection's protocol state is unknown: it leaves the pool. A
-# connection cut mid-operation can be left half-way through its protocol (InternalClientError
-# "another operation is in progress"), as db/engine.py also treats it.
-_BROKEN = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    OSError,
-)
+from db.direct import BROKEN, DirectReads
 
 
 class PreparedRead:
@@ -40,23 +32,113 @@ class PreparedRead:
             self._postgresql = (str(compiled), tuple(compiled.positiontup), compiled.params)
         return self._postgresql
 
-    async def rows(self, session: AsyncSession, **params: Any) -> Sequence[Mapping[str, Any]]:
+    async def rows(
+        self, session: AsyncSession | DirectReads, **params: Any
+    ) -> Sequence[Mapping[str, Any]]:
+        """The rows for `params`, read through the session or straight on `DirectReads`."""
+        if isinstance(session, DirectReads):
+            return await session.fetch(*self.statement_values(session.dialect, params))
         driver = await _asyncpg_connection(session)
         if driver is None:
             connection = await session.connection()
             return (await connection.execute(self.statement, params)).mappings().all()
-        sql, names, defaults = self._compiled(session.bind.dialect)
-        values = [params[name] if name in params else defaults[name] for name in names]
+        sql, values = self.statement_values(session.bind.dialect, params)
         try:
             return await driver.fetch(sql, *values)
-        except _BROKEN as exc:
+        except BROKEN as exc:
             # Told apart like SQLAlchemy's own errors: the connection is gone (503), not a bug.
             await (await session.connection()).invalidate()
             raise OperationalError(sql, values, exc, connection_invalidated=True) from exc
 
-    async def first(self, session: AsyncSession, **params: Any) -> Mapping[str, Any] | None:
+    def statement_values(self, dialect, params: dict[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL for `dialect` and its positional values for `params`."""
+        sql, names, defaults = self._compiled(dialect)
+        return sql, [params[name] if name in params else defaults[name] for name in names]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.key for column in self.statement.selected_columns)
+
+    async def first(
+        self, session: AsyncSession | DirectReads, **params: Any
+    ) -> Mapping[str, Any] | None:
         rows = await self.rows(session, **params)
         return rows[0] if rows else None
+
+
+class PreparedWrite:
+    """An insert, update or locking select built once, run on the session's transaction.
+
+    On PostgreSQL, once the transaction has begun (a statement through the session sends its
+    BEGIN), each call goes straight to asyncpg like a PreparedRead; otherwise, and elsewhere,
+    it runs through SQLAlchemy. The statement is compiled once per set of parameter names,
+    with the columns' Python-side defaults and the types' bind processing applied here as
+    SQLAlchemy would. Returns the rows of a RETURNING clause (by column name), else [].
+    """
+
+    def __init__(self, statement: Executable):
+        self.statement = statement
+        self._by_keys: dict[frozenset[str], tuple] = {}
+
+    def _compiled(self, dialect, keys: frozenset[str]) -> tuple:
+        found = self._by_keys.get(keys)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect, column_keys=sorted(keys))
+            names = tuple(compiled.positiontup)
+            processors = {}
+            for name in names:
+                kind = compiled.binds[name].type.dialect_impl(dialect)
+                processors[name] = kind.bind_processor(dialect)
+            defaults = {
+                column.key: column.default
+                for column in (*compiled.insert_prefetch, *compiled.update_prefetch)
+            }
+            found = (str(compiled), names, processors, defaults, compiled.params)
+            self._by_keys[keys] = found
+        return found
+
+    def _values(self, compiled: tuple, params: Mapping[str, Any]) -> list[Any]:
+        _, names, processors, defaults, literals = compiled
+        values = []
+        for name in names:
+            if name in params:
+                value = params[name]
+            elif name in defaults:
+                default = defaults[name]
+                value = default.arg(None) if default.is_callable else default.arg
+            else:
+                value = literals[name]
+            processor = processors[name]
+            values.append(value if processor is None else processor(value))
+        return values
+
+    async def rows(self, session: AsyncSession, **params: Any) -> Sequence[Mapping[str, Any]]:
+        return await self.many(session, [params])
+
+    async def many(
+        self, session: AsyncSession, params: Sequence[Mapping[str, Any]]
+    ) -> Sequence[Mapping[str, Any]]:
+        """One statement for each of `params` (one round trip; no rows back with several)."""
+        driver = await _asyncpg_connection(session)
+        if driver is None or not driver.is_in_transaction():
+            connection = await session.connection()
+            result = await connection.execute(self.statement, list(params))
+            return result.mappings().all() if result.returns_rows else []
+        compiled = self._compiled(session.bind.dialect, frozenset(params[0]))
+        rows = [self._values(compiled, each) for each in params]
+        try:
+            if len(rows) > 1:
+                await driver.executemany(compiled[0], rows)
+                return []
+            return await driver.fetch(compiled[0], *rows[0])
+        except BROKEN as exc:
+            await (await session.connection()).invalidate()
+            raise OperationalError(compiled[0], rows, exc, connection_invalidated=True) from exc
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            # As SQLAlchemy raises them, so transport/errors.py maps them alike (409).
+            raise IntegrityError(compiled[0], rows, exc) from exc
+        except asyncpg.PostgresError as exc:
+            raise DBAPIError(compiled[0], rows, exc) from exc
 
 
 async def _asyncpg_connection(session: AsyncSession):
@@ -127,3 +209,27 @@ class Extended(Mapping):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+class RowObject(Mapping):
+    """A row read by column name either way: `row["id"]` or `row.id`."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, row: Mapping[str, Any]):
+        self.row = row
+
+    def __getitem__(self, key: str) -> Any:
+        return self.row[key]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.row[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __iter__(self):
+        return iter(self.row.keys())
+
+    def __len__(self) -> int:
+        return len(self.row)

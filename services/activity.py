@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ActivityEvent
 from db.models.base import utcnow
+from db.prepared import PreparedWrite
 
-_RECORD = insert(ActivityEvent.__table__)
+_RECORD = PreparedWrite(insert(ActivityEvent.__table__))
 
 
 async def record_activity(
@@ -20,13 +21,11 @@ async def record_activity(
     data: dict[str, Any] | None = None,
 ) -> None:
     now = utcnow()
-    await session.execute(
-        _RECORD,
-        {
-            "type": event_type,
-            "customer_id": customer_id,
-            "data": data,
-            "created_at": now,
-            "created_day": now.date(),
-        },
+    await _RECORD.rows(
+        session,
+        type=event_type,
+        customer_id=customer_id,
+        data=data,
+        created_at=now,
+        created_day=now.date(),
     )

@@ -22,8 +22,8 @@ async def bump_catalog_version(session: AsyncSession) -> None:
 
 
 async def catalog_version(db) -> int:
-    async with db.read_session() as session:
-        return (await CATALOG_VERSION.first(session))["version"]
+    async with db.reads() as reads:
+        return (await CATALOG_VERSION.first(reads))["version"]
 
 
 def storefront_filters(filters: dict) -> dict:

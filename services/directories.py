@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -52,19 +52,25 @@ ALL_ITEMS = {
     kind: PreparedRead(select(directory.model.__table__).order_by(directory.model.id))
     for kind, directory in DIRECTORIES.items()
 }
+_categories = Category.__table__
+TOP_CATEGORIES = PreparedRead(
+    select(_categories).where(_categories.c.parent_id.is_(None)).order_by(_categories.c.id)
+)
+CHILD_CATEGORIES = PreparedRead(
+    select(_categories)
+    .where(_categories.c.parent_id == bindparam("parent_id"))
+    .order_by(_categories.c.id)
+)
 
 
 async def list_items(session: AsyncSession, kind: str, parent_id=UNSET, name: str | None = None):
     """Rows of the directory by id; categories by parent (None: top level) and by name."""
     if parent_id is UNSET:
         items = await ALL_ITEMS[kind].rows(session)
+    elif parent_id is None:
+        items = await TOP_CATEGORIES.rows(session)
     else:
-        table = DIRECTORIES[kind].model.__table__
-        query = select(table).order_by(table.c.id)
-        query = query.where(
-            table.c.parent_id.is_(None) if parent_id is None else table.c.parent_id == parent_id
-        )
-        items = (await session.execute(query)).mappings().all()
+        items = await CHILD_CATEGORIES.rows(session, parent_id=parent_id)
     if name is not None:
         wanted = {name.casefold(), latin_to_cyrillic(name).casefold()}
         items = [item for item in items if item["name"].casefold() in wanted]

@@ -6,7 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Category, Good, ProductsCare, Structure
-from db.queries.goods import GOOD_DETAILS
+from db.prepared import RowPart
+from db.queries.goods import GOOD_WITH_VARIATIONS
 from db.queries.variations import GOOD_VARIATIONS, with_images
 from services.catalog import bump_catalog_version, colors_and_picks
 from services.errors import AlreadyExists, NotFound, ValidationFailed
@@ -80,10 +81,11 @@ async def delete_good(session: AsyncSession, good_id: int) -> None:
 
 async def good_details(session: AsyncSession, good_id: int) -> dict:
     """The good's row with the names it refers to, its variations and those to show."""
-    good = await GOOD_DETAILS.first(session, id=good_id)
-    if good is None:
+    rows = await GOOD_WITH_VARIATIONS.rows(session, id=good_id)
+    if not rows:
         raise NotFound("Good not found")
-    variations = with_images(await GOOD_VARIATIONS.rows(session, good_id=good_id))
+    good = RowPart(rows[0], "good__")
+    variations = with_images(row for row in rows if row["id"] is not None)
     return {
         **good,
         "variations": variations,

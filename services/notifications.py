@@ -142,8 +142,8 @@ def order_email(order, rows, delivery_name: str) -> tuple[str, str]:
     return html_body, text_body
 
 
-async def notify_order_placed(session: AsyncSession, settings, order, rows, delivery_name: str):
-    """Queue the shop's Telegram message and the emails of a new order.
+def order_placed_messages(settings, order, rows, delivery_name: str) -> list[dict]:
+    """The shop's Telegram message and the emails of a new order, for `queue_messages`.
 
     `order` and `rows` (order line, variation name) are what checkout just wrote, so
     nothing is read back.
@@ -165,7 +165,7 @@ async def notify_order_placed(session: AsyncSession, settings, order, rows, deli
             for to, subject in recipients
             if to
         ]
-    await queue_messages(session, messages)
+    return messages
 
 
 async def notify_order_paid(session: AsyncSession, settings, order_id: int, paid_at) -> None:

@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Customer, DeliveryType, IdempotencyKey, Order, OrderLine, Status, Variation
 from db.models.base import utcnow
-from db.prepared import Extended
+from db.prepared import Extended, RowObject
 from db.queries.orders import (
     CONTACT_KEYS,
     DELIVERY_AND_INTAKE,
     GUEST,
     NEW_GUEST,
     NEW_LINES,
+    NEW_LINES_FROM_ARRAYS,
     NEW_ORDER,
     NEW_STATUS_CHANGE,
     ORDERABLE,
@@ -36,7 +37,7 @@ from services.activity import record_activity
 from services.customers import CONTACT_FIELDS, PROFILE_FIELDS, created_payload, get_customer
 from services.errors import Conflict, NotFound, RuleViolation, ServiceUnavailable, ValidationFailed
 from services.order_views import full_orders
-from services.outbox import emit_event
+from services.outbox import emit_event, event_message, queue_messages
 from services.status_changes import change_status
 from services.stock import Actor, Cause, hold_stock
 
@@ -122,26 +123,23 @@ async def _server_delivery(session: AsyncSession, settings, data: dict, problems
 
     None when the request is invalid; the reason is added to `problems`.
     """
-    row = (
-        await session.execute(
-            DELIVERY_AND_INTAKE,
-            {
-                "delivery_type_id": data["delivery_type_id"],
-                "status_id": settings.ORDER_INITIAL_STATUS_ID,
-            },
-        )
-    ).first()
-    if row is None:
+    rows = await DELIVERY_AND_INTAKE.rows(
+        session,
+        delivery_type_id=data["delivery_type_id"],
+        status_id=settings.ORDER_INITIAL_STATUS_ID,
+    )
+    if not rows:
         problems["delivery_type_id"] = ["Delivery type not found"]
         return None
-    if not row.intake_configured:
+    row = rows[0]
+    if not row["intake_configured"]:
         raise ServiceUnavailable("Order intake is not configured")
-    if row.cost is not None:
-        return row.name, row.cost, False
+    if row["cost"] is not None:
+        return row["name"], row["cost"], False
     if data["delivery_cost"] > settings.DELIVERY_COST_MAX:
         problems["delivery_cost"] = [f"Must be at most {settings.DELIVERY_COST_MAX}."]
         return None
-    return row.name, data["delivery_cost"], True
+    return row["name"], data["delivery_cost"], True
 
 
 async def _order_customer(session: AsyncSession, customer_id: int | None, data: dict):
@@ -152,9 +150,8 @@ async def _order_customer(session: AsyncSession, customer_id: int | None, data: 
         if customer is not None and customer.status == "active":
             contact = {key: getattr(customer, key) or body_contact[key] for key in CONTACT_KEYS}
             return customer.id, contact
-    guest = (
-        await session.execute(GUEST, {"phone": data["phone_number"], "email": data["email"]})
-    ).first()
+    found = await GUEST.rows(session, phone=data["phone_number"], email=data["email"])
+    guest = found[0] if found else None
     if guest is None:
         created = (
             await session.execute(
@@ -163,11 +160,11 @@ async def _order_customer(session: AsyncSession, customer_id: int | None, data: 
         ).one()
         await emit_event(session, "CustomerCreated", **created_payload(created))
         return created.id, body_contact
-    changed = {key: value for key, value in body_contact.items() if getattr(guest, key) != value}
+    changed = {key: value for key, value in body_contact.items() if guest[key] != value}
     if changed:
-        await session.execute(UPDATE_GUEST, {**body_contact, "guest_id": guest.id})
-        await _emit_guest_changes(session, guest.id, body_contact, changed)
-    return guest.id, body_contact
+        await session.execute(UPDATE_GUEST, {**body_contact, "guest_id": guest["id"]})
+        await _emit_guest_changes(session, guest["id"], body_contact, changed)
+    return guest["id"], body_contact
 
 
 async def _emit_guest_changes(session: AsyncSession, guest_id: int, contact: dict, changed: dict):
@@ -229,49 +226,50 @@ async def place_order(
     held = await hold_stock(session, amounts)
     buyer_id, contact = await _order_customer(session, customer_id, data)
     total = order_total(((prices[vid], amounts[vid]) for vid in ordered_ids), delivery_cost)
-    order = (
-        await session.execute(
-            NEW_ORDER,
-            {
-                "customer_id": buyer_id,
-                "status_id": settings.ORDER_INITIAL_STATUS_ID,
-                "delivery_type_id": data["delivery_type_id"],
-                "delivery_cost": delivery_cost,
-                "delivery_cost_by_storefront": by_storefront,
-                "total_sum": total,
-                "is_cash_payment": data["is_cash_payment"],
-                **{key: data.get(key) for key in ADDRESS_KEYS},
-                **{f"contact_{key}": value for key, value in contact.items()},
-            },
-        )
-    ).one()
+    placed = await NEW_ORDER.rows(
+        session,
+        customer_id=buyer_id,
+        status_id=settings.ORDER_INITIAL_STATUS_ID,
+        delivery_type_id=data["delivery_type_id"],
+        delivery_cost=delivery_cost,
+        delivery_cost_by_storefront=by_storefront,
+        total_sum=total,
+        is_cash_payment=data["is_cash_payment"],
+        **{key: data.get(key) for key in ADDRESS_KEYS},
+        **{f"contact_{key}": value for key, value in contact.items()},
+    )
+    order = RowObject(placed[0])
     await held.reserve(Cause("order_reserve", Actor("customer", buyer_id), order_id=order.id))
-    order_lines = (
-        await session.execute(
-            NEW_LINES,
-            [
-                {
-                    "order_id": order.id,
-                    "variation_id": vid,
-                    "amount": amounts[vid],
-                    "current_price": prices[vid],
-                }
-                for vid in ordered_ids
-            ],
-        )
-    ).all()
-    await session.execute(NEW_STATUS_CHANGE, {"order_id": order.id, "status_id": order.status_id})
-    await _emit_order_created(session, order, order_lines)
+    order_lines = await _insert_lines(session, order, ordered_ids, amounts, prices)
     await record_activity(session, "order_created", buyer_id, {"order_id": order.id})
     named_lines = [(line, variations[line.variation_id].name) for line in order_lines]
-    await notifications.notify_order_placed(session, settings, order, named_lines, delivery_name)
+    # The event and the notifications: one statement.
+    notices = notifications.order_placed_messages(settings, order, named_lines, delivery_name)
+    await queue_messages(session, [_order_created(order, order_lines), *notices])
     metrics.orders_created_total.inc()
     return {"order": order, "lines": order_lines}
 
 
-async def _emit_order_created(session: AsyncSession, order, lines) -> None:
-    await emit_event(
-        session,
+async def _insert_lines(session: AsyncSession, order, ids: list[int], amounts, prices):
+    """The order's lines in the order of `ids`, and its first status change."""
+    if session.bind.dialect.name != "postgresql":
+        await NEW_STATUS_CHANGE.rows(session, order_id=order.id, status_id=order.status_id)
+        lines = [
+            {"order_id": order.id, "variation_id": vid, "amount": amounts[vid]}
+            | {"current_price": prices[vid]}
+            for vid in ids
+        ]
+        return (await session.execute(NEW_LINES, lines)).all()
+    arrays = {"amounts": [amounts[vid] for vid in ids], "prices": [prices[vid] for vid in ids]}
+    status = {"status_id": order.status_id, "now": utcnow()}
+    rows = await NEW_LINES_FROM_ARRAYS.rows(
+        session, order_id=order.id, variations=ids, **arrays, **status
+    )
+    return sorted((RowObject(row) for row in rows), key=lambda line: ids.index(line.variation_id))
+
+
+def _order_created(order, lines) -> dict:
+    return event_message(
         "OrderCreated",
         order_id=order.id,
         customer_id=order.customer_id,

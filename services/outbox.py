@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import OutboxMessage
 from db.models.base import utcnow
+from db.prepared import PreparedWrite
 from helpers.timestamps import format_timestamp
 
 # One prebuilt statement: every write path queues messages, so it is compiled once.
-_QUEUE = insert(OutboxMessage.__table__)
+_QUEUE = PreparedWrite(insert(OutboxMessage.__table__))
 # Event payload fields that can identify a person (names, contacts, profile changes, links).
 PERSONAL_EVENT_FIELDS = (
     "first_name",
@@ -40,9 +41,14 @@ def event_envelope(name: str, payload: dict[str, Any], occurred_at: datetime | N
     return {"message_id": event_uuid, "data": data}
 
 
+def event_message(name: str, **payload: Any) -> dict[str, Any]:
+    """A domain event as a message for `queue_messages`."""
+    return {"kind": "event", "topic": name, "payload": event_envelope(name, payload)}
+
+
 async def emit_event(session: AsyncSession, name: str, **payload: Any) -> None:
     """Queue a domain event (published to the broker after commit)."""
-    await queue_message(session, "event", name, event_envelope(name, payload))
+    await queue_messages(session, [event_message(name, **payload)])
 
 
 async def queue_message(session: AsyncSession, kind: str, topic: str, payload: dict) -> None:
@@ -53,7 +59,7 @@ async def queue_message(session: AsyncSession, kind: str, topic: str, payload: d
 async def queue_messages(session: AsyncSession, messages: list[dict[str, Any]]) -> None:
     """Queue several messages (dicts of kind, topic, payload) in one statement."""
     if messages:
-        await session.execute(_QUEUE, messages)
+        await _QUEUE.many(session, messages)
 
 
 async def redact_customer_events(session: AsyncSession, customer_id: int) -> int:

@@ -134,7 +134,7 @@ async def _apply(
             "levels_reserved": [level.reserved for level in levels.values()],
             **{f"moves_{key}": [row[key] for row in movements] for key in movements[0]},
         }
-        await session.execute(WRITE_WITH_MOVEMENTS, {**arrays, **about, "now": now})
+        await WRITE_WITH_MOVEMENTS.rows(session, **arrays, **about, now=now)
         return
     await session.execute(
         WRITE_LEVELS,
@@ -173,10 +173,10 @@ async def _lock_reservable(session: AsyncSession, quantities: dict[int, int]) ->
             if level.stock - level.reserved >= quantities[vid]
         }
     ids = sorted(quantities)
-    rows = await session.execute(
-        RESERVABLE_LEVELS, {"ids": ids, "quantities": [quantities[vid] for vid in ids]}
+    rows = await RESERVABLE_LEVELS.rows(
+        session, ids=ids, quantities=[quantities[vid] for vid in ids]
     )
-    return {variation_id: Levels(stock, reserved) for variation_id, stock, reserved in rows}
+    return {row["id"]: Levels(row["stock"], row["reserved"]) for row in rows}
 
 
 async def hold_stock(session: AsyncSession, quantities: dict[int, int]) -> HeldStock:

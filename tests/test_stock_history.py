@@ -280,11 +280,26 @@ async def test_checkout_stock_writes_do_not_grow_with_its_lines(client, admin_he
             if "stock" in statement:
                 statements.append(statement)
 
+        logged = []
+
+        def count_driver_query(query):
+            count(None, None, query.query)
+
+        def log_driver_queries(_dbapi_connection, record, _proxy):
+            # PostgreSQL: statements sent straight to asyncpg (db/prepared.py) pass no event.
+            if hasattr(record.driver_connection, "add_query_logger"):
+                record.driver_connection.add_query_logger(count_driver_query)
+                logged.append(record.driver_connection)
+
         event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+        event.listen(db.engine.sync_engine.pool, "checkout", log_driver_queries)
         try:
             response = await client.post("/orders", json=body)
         finally:
             event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+            event.remove(db.engine.sync_engine.pool, "checkout", log_driver_queries)
+            for connection in logged:
+                connection.remove_query_logger(count_driver_query)
         assert response.status_code == 201, response.text
         return len(statements)
 

@@ -135,4 +135,26 @@ async def test_an_authenticated_read_checks_its_token_on_the_same_connection(
     finally:
         event.remove(db.engine.sync_engine.pool, "checkout", listener)
     assert response.status_code == 200
-    assert len(checkouts) == 1
+    # PostgreSQL: the token check and the read share one direct asyncpg connection instead.
+    assert len(checkouts) == (0 if db.direct_pool is not None else 1)
+
+
+async def test_reads_that_check_their_caller_with_the_read_refuse_stale_callers_first(
+    client, admin, db
+):
+    """GET /customers/<id> and /goods/<id> check the token's subject with their read."""
+    customer_id = await _customer(db)
+    revoked_staff = auth(staff_token(admin["id"], version=1))
+    for path in (f"/customers/{customer_id}", "/customers/424242", "/goods/424242", "/goods/0"):
+        assert (await client.get(path, headers=revoked_staff)).status_code == 401, path
+        assert (await client.get(path, headers=auth(staff_token(4242)))).status_code == 401
+    own = auth(customer_token(customer_id))
+    assert (await client.get(f"/customers/{customer_id}", headers=own)).status_code == 200
+    assert (await client.get("/customers/424242", headers=own)).status_code == 403
+    assert (await client.get("/goods/424242", headers=own)).status_code == 403
+    async with db.begin() as session:
+        (await session.get(Customer, customer_id)).status = "deleted"
+    for path in (f"/customers/{customer_id}", "/customers/424242", "/goods/1"):
+        assert (await client.get(path, headers=own)).status_code == 401, path
+    response = await client.get(f"/customers/{customer_id}", headers=admin["headers"])
+    assert response.status_code == 200

@@ -9,10 +9,11 @@ from typing import Any
 
 from sanic import Request
 
+from db.direct import DirectReads
 from services import onec_exchange
-from services.auth import Principal, load_principal
+from services.auth import Principal, defer_principal, load_principal
 from services.errors import NotFound, PermissionDenied, Unauthorized
-from transport.http import request_session
+from transport.http import request_reads, request_session
 
 _PREFIXES = ("bearer ", "token ")
 
@@ -39,7 +40,12 @@ async def current_principal(request: Request) -> Principal | None:
         # SQLite takes its write lock at BEGIN: a shared session would hold it all request long.
         async with request.app.ctx.db.session() as session:
             return await load_principal(session, secret, token)
-    return await load_principal(request_session(request), secret, token)
+    reads = request_reads(request)
+    if isinstance(reads, DirectReads):
+        principal = defer_principal(reads, secret, token)
+        if principal is not None:
+            return principal
+    return await load_principal(reads, secret, token)
 
 
 async def authorize(request: Request, auth: tuple[str, ...], params: dict[str, Any]) -> None:
@@ -60,7 +66,16 @@ async def authorize(request: Request, auth: tuple[str, ...], params: dict[str, A
         raise Unauthorized()
     request.ctx.principal = principal
     if not is_allowed(principal, auth, params):
+        await settle_auth(request)
         raise PermissionDenied()
+
+
+async def settle_auth(request: Request) -> None:
+    """A caller check left for the first read (services.auth.defer_principal) runs now if no
+    read came: a refused caller gets 401 whatever else the request would have answered."""
+    reads = getattr(request.ctx, "direct_reads", None)
+    if reads is not None:
+        await reads.settle()
 
 
 def is_allowed(principal: Principal, auth: tuple[str, ...], params: dict[str, Any]) -> bool:

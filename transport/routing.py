@@ -64,6 +64,9 @@ class RouteSpec:
     long_running: bool = False
     # A GET that changes data says so; every other GET runs in a read-only session.
     writes: bool = False
+    # A read-only route whose auth check and service read through PreparedReads alone: on
+    # PostgreSQL they run straight on asyncpg, without a session (db/direct.py).
+    direct_reads: bool = False
     # Called with every answer of the route, errors included (e.g. to count them).
     observe: Callable[[Request, HTTPResponse], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -101,7 +104,7 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
 
         @functools.wraps(handler)
         async def guarded(request: Request, **params: Any) -> HTTPResponse:
-            from transport.auth import authorize
+            from transport.auth import authorize, settle_auth
             from transport.timeouts import apply_route_limits
 
             apply_route_limits(request, spec)
@@ -110,8 +113,14 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
                 raise TooLarge("Request body too large")
             try:
                 await authorize(request, spec.auth, params)
-                _check_path_params(params)
-                return await handler(request, **params)
+                try:
+                    _check_path_params(params)
+                    response = await handler(request, **params)
+                except Exception:
+                    await settle_auth(request)
+                    raise
+                await settle_auth(request)
+                return response
             finally:
                 await close_request_session(request)
 

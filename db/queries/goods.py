@@ -1,4 +1,5 @@
-"""Good reads: one good with the names of its category, structure and care, in one statement."""
+"""Good reads: one good with the names of its category, structure and care and its full
+variations, in one statement."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from sqlalchemy import bindparam, select
 
 from db.models import Category, Good, ProductsCare, Structure
 from db.prepared import PreparedRead
+from db.queries.variations import full_variations
 
 _goods = Good.__table__
 _categories = Category.__table__
@@ -32,7 +34,7 @@ GOOD_COLUMNS = tuple(
     )
 )
 
-GOOD_DETAILS = PreparedRead(
+_DETAILS = (
     select(
         *GOOD_COLUMNS,
         _categories.c.name.label("category_name"),
@@ -46,3 +48,18 @@ GOOD_DETAILS = PreparedRead(
     )
     .where(_goods.c.id == bindparam("id"), _goods.c.is_delete.is_(False))
 )
+
+
+def _good_with_variations():
+    """The good's details (`good__*`) on each of its variation rows (db/queries/variations.py),
+    or on one row of NULL variation columns when it has none."""
+    good = _DETAILS.subquery("good")
+    variations = full_variations().order_by(None).subquery("variation")
+    return (
+        select(*(column.label(f"good__{column.name}") for column in good.c), *variations.c)
+        .select_from(good.outerjoin(variations, variations.c.good_id == good.c.id))
+        .order_by(variations.c.id, variations.c.image_id)
+    )
+
+
+GOOD_WITH_VARIATIONS = PreparedRead(_good_with_variations())

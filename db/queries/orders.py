@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import bindparam, exists, false, func, insert, not_, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    bindparam,
+    exists,
+    false,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    update,
+)
 
 from db.models import (
     Customer,
@@ -16,6 +28,7 @@ from db.models import (
     StatusChange,
     Variation,
 )
+from db.prepared import PreparedWrite
 from db.queries.matching import contains_text, escape_like
 
 PHONE_PUNCTUATION = re.compile(r"[\s()+\-]")
@@ -63,12 +76,14 @@ ORDERABLE = (
     .join(_goods, _goods.c.id == _variations.c.good_id)
     .where(_variations.c.id.in_(bindparam("ids", expanding=True)))
 )
-DELIVERY_AND_INTAKE = select(
-    DeliveryType.__table__.c.name,
-    DeliveryType.__table__.c.cost,
-    exists().where(Status.__table__.c.id == bindparam("status_id")).label("intake_configured"),
-).where(DeliveryType.__table__.c.id == bindparam("delivery_type_id"))
-GUEST = (
+DELIVERY_AND_INTAKE = PreparedWrite(
+    select(
+        DeliveryType.__table__.c.name,
+        DeliveryType.__table__.c.cost,
+        exists().where(Status.__table__.c.id == bindparam("status_id")).label("intake_configured"),
+    ).where(DeliveryType.__table__.c.id == bindparam("delivery_type_id"))
+)
+GUEST = PreparedWrite(
     select(_customers.c.id, *(_customers.c[key] for key in CONTACT_KEYS))
     .where(
         or_(
@@ -88,6 +103,32 @@ GUEST = (
 )
 NEW_GUEST = insert(_customers).returning(*_customers.c)
 UPDATE_GUEST = update(_customers).where(_customers.c.id == bindparam("guest_id"))
-NEW_ORDER = insert(_orders).returning(*_orders.c)
+NEW_ORDER = PreparedWrite(insert(_orders).returning(*_orders.c))
 NEW_LINES = insert(_order_lines).returning(*_order_lines.c, sort_by_parameter_order=True)
-NEW_STATUS_CHANGE = insert(StatusChange.__table__)
+
+
+def _new_lines_from_arrays():
+    """PostgreSQL: an order's lines from arrays of their values and its first status change,
+    one statement."""
+    arrays = (bindparam(name, type_=ARRAY(Integer)) for name in ("variations", "amounts", "prices"))
+    lines = func.unnest(*arrays).table_valued("variation_id", "amount", "price").render_derived()
+    columns = ("order_id", "variation_id", "amount", "current_price", "refunded_quantity")
+    rows = select(
+        bindparam("order_id", type_=Integer), lines.c.variation_id, lines.c.amount, lines.c.price, 0
+    )
+    status = StatusChange.__table__
+    first_status = insert(status).values(
+        order_id=bindparam("order_id"),
+        status_id=bindparam("status_id"),
+        created_at=bindparam("now", type_=status.c.created_at.type),
+    )
+    return (
+        insert(_order_lines)
+        .from_select(columns, rows)
+        .returning(*_order_lines.c)
+        .add_cte(first_status.cte("first_status"))
+    )
+
+
+NEW_LINES_FROM_ARRAYS = PreparedWrite(_new_lines_from_arrays())
+NEW_STATUS_CHANGE = PreparedWrite(insert(StatusChange.__table__))

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Integer, String, any_, bindparam, column, func, ins
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.models import StockMovement, Variation
+from db.prepared import PreparedWrite
 
 _variations = Variation.__table__
 _movements = StockMovement.__table__
@@ -68,7 +69,7 @@ def _reservable_levels():
     )
 
 
-RESERVABLE_LEVELS = _reservable_levels()
+RESERVABLE_LEVELS = PreparedWrite(_reservable_levels())
 AVAILABLE = select(_variations.c.id, _variations.c.stock - _variations.c.reserved).where(
     _variations.c.id.in_(bindparam("ids", expanding=True))
 )
@@ -111,7 +112,7 @@ def _write_with_movements():
     )
 
 
-WRITE_WITH_MOVEMENTS = _write_with_movements()
+WRITE_WITH_MOVEMENTS = PreparedWrite(_write_with_movements())
 # SQLite has no data-modifying WITH; its two statements run in-process, not over a network.
 WRITE_LEVELS = (
     update(_variations)

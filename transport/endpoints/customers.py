@@ -93,6 +93,7 @@ async def list_customers(request: Request):
     auth=ADMIN_SELF_API,
     response=CustomerSchema,
     errors=(401, 403, 404),
+    direct_reads=True,
     summary="Read a customer",
 )
 async def read_customer(request: Request, customer_id: int):

@@ -72,6 +72,7 @@ def _register(kind: str, param: str) -> None:
         many=True,
         query=query,
         errors=(400,),
+        direct_reads=True,
         summary=f"List {label.lower()} items",
     )(list_all)
     route(

@@ -72,6 +72,7 @@ async def storefront(request: Request) -> HTTPResponse:
     auth=ADMIN,
     response=GoodDetailSchema,
     errors=(401, 403, 404),
+    direct_reads=True,
     summary="Read a good with its variations",
 )
 async def read_good(request: Request, good_id: int):

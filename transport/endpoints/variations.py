@@ -54,6 +54,7 @@ async def list_variations(request: Request):
     auth=PUBLIC,
     response=VariationFullSchema,
     errors=(404,),
+    direct_reads=True,
     summary="Read a variation",
 )
 async def read_variation(request: Request, variation_id: int):
