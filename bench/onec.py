@@ -10,7 +10,7 @@ import time
 import httpx
 from sqlalchemy import func, insert, select, update
 
-from bench.context import ROOT, Context
+from bench.context import Context
 from bench.generate import analyze, fill_shop
 from db.models import Order, OrderLine, Variation
 
@@ -50,7 +50,7 @@ async def onec_orders(ctx: Context) -> str:
     data = await fill_shop(ctx.db, goods=500, customers=1000, orders=ORDERS)
     lines = await _orders_in_progress(ctx.db)
     load = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(dir=ROOT / "var") as folder:
+    with tempfile.TemporaryDirectory() as folder:
         await ctx.start_server(ONEC_LOGIN=LOGIN, ONEC_PASSWORD=PASSWORD, ONEC_EXCHANGE_DIR=folder)
         async with httpx.AsyncClient(base_url=ctx.base_url, timeout=120) as client:
             params = {"type": "sale", "mode": "checkauth"}
