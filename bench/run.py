@@ -64,8 +64,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Vinterr backend benchmarks")
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS))
     parser.add_argument("--list", action="store_true")
-    parser.add_argument("--seconds", type=float, default=8.0, help="per route (hotpaths, scale)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (hotpaths)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per route (hotpaths, scale)")
+    # Short interleaved rounds: on a shared machine the speed drifts within minutes, and a
+    # ratio taken within each round, then the median of the rounds, follows it.
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (hotpaths)")
     args = parser.parse_args()
     if args.list:
         print("\n".join(sorted(SCENARIOS)))
