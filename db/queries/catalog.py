@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import and_, case, func, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from db.models import Good, Order, OrderLine, Variation
 from db.models.base import utcnow
@@ -23,16 +24,8 @@ effective_price = case(
 )
 
 
-def search_document():
-    """The text a good is found by: the expression of the GIN index ix_goods_search."""
-    return func.to_tsvector(
-        literal_column(f"'{SEARCH_CONFIG}'"),
-        func.coalesce(Good.name, "")
-        + " "
-        + func.coalesce(Good.article, "")
-        + " "
-        + func.coalesce(Good.description, ""),
-    )
+# PostgreSQL only: a generated column the models leave out (migration 0016, GIN-indexed).
+SEARCH_DOCUMENT = literal_column("goods.search_document", TSVECTOR)
 
 
 def text_match(dialect: str, text: str):
@@ -43,7 +36,7 @@ def text_match(dialect: str, text: str):
         # Both sides have an index (ix_goods_search, ix_goods_article_prefix), so the planner
         # can combine them; an ILIKE here would make it read every good.
         return or_(
-            search_document().op("@@")(
+            SEARCH_DOCUMENT.op("@@")(
                 func.plainto_tsquery(literal_column(f"'{SEARCH_CONFIG}'"), text)
             ),
             func.lower(Good.article).like(prefix, escape="\\"),
