@@ -1,4 +1,4 @@
-"""The storefront pages one worker has built, kept per catalogue version.
+"""The storefront pages and the goods' details one worker has built, kept per catalogue version.
 
 Each request reads the catalogue's version (db/catalog_version.py) before it is answered from
 the cache, so no worker or host serves a page older than a committed change. The reads are
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 CACHE_ENTRIES = 256
+# A good's details are a few kilobytes: enough for every good an admin panel pages through.
+GOOD_ENTRIES = 4096
 
 
 @dataclass
@@ -60,16 +62,44 @@ def _retrieve(future: asyncio.Future) -> None:
         future.exception()
 
 
+class VersionedBodies:
+    """Response bodies, each kept with the catalogue version it was built at and given out only
+    at that version; the least recently used leave first."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self._bodies: OrderedDict[Any, tuple[int, bytes]] = OrderedDict()
+
+    def get(self, key: Any, version: int) -> bytes | None:
+        entry = self._bodies.get(key)
+        if entry is None or entry[0] != version:
+            return None
+        self._bodies.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: Any, version: int, body: bytes) -> None:
+        self._bodies[key] = (version, body)
+        self._bodies.move_to_end(key)
+        while len(self._bodies) > self.entries:
+            self._bodies.popitem(last=False)
+
+    def clear(self) -> None:
+        self._bodies.clear()
+
+
 class CatalogCache:
     def __init__(self) -> None:
         self._pages: OrderedDict[tuple, CachedPage] = OrderedDict()
         self._filters: dict[str, dict] = {}
         self._building: dict[tuple, asyncio.Future] = {}
         self._version_read: SharedRead | None = None
+        self.good_details = VersionedBodies(GOOD_ENTRIES)
 
     def clear(self) -> None:
-        """Forget every page (the tests empty the tables, which takes the version back)."""
+        """Forget every page and body (the tests empty the tables, which takes the version
+        back)."""
         self._pages.clear()
+        self.good_details.clear()
 
     async def version(self, read: Callable[[], Awaitable[int]]) -> int:
         if self._version_read is None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.catalog_version import CATALOG_VERSION
 from db.models import Category, Good, ProductsCare, Structure
 from db.prepared import RowPart
 from db.queries.goods import GOOD_WITH_VARIATIONS
 from db.queries.variations import GOOD_VARIATIONS, with_images
 from services.catalog import bump_catalog_version, colors_and_picks
+from services.catalog_cache import VersionedBodies
 from services.errors import AlreadyExists, NotFound, ValidationFailed
 
 REFERENCES = {
@@ -77,6 +81,20 @@ async def delete_good(session: AsyncSession, good_id: int) -> None:
     good.is_delete = True
     await session.flush()
     await bump_catalog_version(session)
+
+
+async def good_details_body(
+    session: AsyncSession, bodies: VersionedBodies, good_id: int, render: Callable[[dict], bytes]
+) -> bytes:
+    """The good's details as `render` writes them, kept per catalogue version: until the
+    catalogue changes, a good read again costs one small read (the version, read before the
+    details so a body is never older than the version it is kept at)."""
+    version = (await CATALOG_VERSION.first(session))["version"]
+    body = bodies.get(good_id, version)
+    if body is None:
+        body = render(await good_details(session, good_id))
+        bodies.put(good_id, version, body)
+    return body
 
 
 async def good_details(session: AsyncSession, good_id: int) -> dict:

@@ -235,8 +235,10 @@ async def test_catalogue_query_count_does_not_grow(client, admin_headers, db, ap
 
 
 async def test_a_directory_rename_shows_at_once(client, admin_headers):
-    refs, _, _ = await _shop(client, admin_headers)
+    refs, good, _ = await _shop(client, admin_headers)
     first = await client.get("/goods/all")
+    details = f"/goods/{good['id']}"
+    assert "Алый" not in (await client.get(details, headers=admin_headers)).text
     renamed = await client.patch(
         f"/colors/{refs['red']['id']}", json={"name": "Алый"}, headers=admin_headers
     )
@@ -244,6 +246,13 @@ async def test_a_directory_rename_shows_at_once(client, admin_headers):
     after = await client.get("/goods/all", headers={"If-None-Match": first.headers["etag"]})
     assert after.status_code == 200
     assert "Алый" in after.text
+    assert "Алый" in (await client.get(details, headers=admin_headers)).text
+    renamed = await client.patch(
+        f"/categories/{refs['category']['id']}", json={"name": "Сарафаны"}, headers=admin_headers
+    )
+    assert renamed.status_code == 200
+    detail = (await client.get(details, headers=admin_headers)).json()
+    assert detail["category_name"] == "Сарафаны"
 
 
 @pytest.mark.skipif(not is_postgresql(), reason="needs concurrent writers")

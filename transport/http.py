@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import cache
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 import ujson
 from marshmallow import Schema, fields
 from sanic import Request
-from sanic.response import HTTPResponse, empty
+from sanic.response import HTTPResponse, empty, raw
 from sanic.response import json as json_response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -183,6 +183,17 @@ def dump(
 ) -> HTTPResponse:
     """The response `schema` makes of `obj` (compiled once per schema, see api/dumping.py)."""
     return reply(dumper(schema, many)(obj), status=status, **kwargs)
+
+
+def renderer(schema: type[Schema], many: bool = False) -> Callable[[Any], bytes]:
+    """The body `dump(schema, obj)` would send, for a service that keeps bodies."""
+    shape = dumper(schema, many)
+    return lambda obj: dumps(shape(obj)).encode()
+
+
+def reply_body(body: bytes, status: int = 200) -> HTTPResponse:
+    """A JSON body already written (by `renderer`)."""
+    return raw(body, status=status, content_type="application/json")
 
 
 def no_content() -> HTTPResponse:

@@ -16,7 +16,15 @@ from api.goods import (
 )
 from api.variations import VariationFullSchema
 from services import catalog, goods
-from transport.http import dump, load_body, load_query, no_content, transaction
+from transport.http import (
+    dump,
+    load_body,
+    load_query,
+    no_content,
+    renderer,
+    reply_body,
+    transaction,
+)
 from transport.routing import ADMIN, PUBLIC, route
 
 GOOD = "/goods/<good_id:int>"
@@ -76,9 +84,11 @@ async def storefront(request: Request) -> HTTPResponse:
     summary="Read a good with its variations",
 )
 async def read_good(request: Request, good_id: int):
+    bodies = request.app.ctx.catalog_cache.good_details
+    render = renderer(GoodDetailSchema)
     async with transaction(request) as session:
-        details = await goods.good_details(session, good_id)
-    return dump(GoodDetailSchema, details)
+        body = await goods.good_details_body(session, bodies, good_id, render)
+    return reply_body(body)
 
 
 @route(
