@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import json
 import logging
 import random
@@ -18,16 +19,17 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 
-# Access log lines not written yet (AccessLog); any other line writes them first, in order.
-_pending_lines: list[str] = []
+ACCESS_LOGGER = "shop.access"
+# Access log entries not written yet (AccessLog); any other line writes them first, in order.
+_pending_entries: list[tuple[float, str, str, str, int, float, str]] = []
 BATCH_LINES = 256
 
 
 def write_pending_lines() -> None:
-    if _pending_lines:
-        batch = "".join(_pending_lines)
-        _pending_lines.clear()
-        sys.stdout.write(batch)
+    if _pending_entries:
+        lines = [_access_line(*entry) for entry in _pending_entries]
+        _pending_entries.clear()
+        sys.stdout.write("".join(lines))
 
 
 class RequestIdFilter(logging.Filter):
@@ -81,28 +83,18 @@ class AccessLog:
 
     The logging module spends more on a record (a record object, filters, the JSON formatter,
     a flush of stdout for every line) than the framework spends on a short request, and an
-    unbuffered stdout (PYTHONUNBUFFERED, as in containers) costs a system call a line. The
-    line is built here directly and kept with others: they are written together, every
-    BATCH_LINES lines or within a second (and at exit); a line logged otherwise writes them
-    first, so the order holds.
+    unbuffered stdout (PYTHONUNBUFFERED, as in containers) costs a system call a line. A
+    request only leaves its entry here; the entries become lines together, written every
+    BATCH_LINES entries or within a second (and at exit), and a line logged otherwise writes
+    them first, so the order holds.
     """
 
-    def __init__(self, logger_name: str = "shop.access"):
+    def __init__(self, logger_name: str = ACCESS_LOGGER):
         self.logger = logging.getLogger(logger_name)
-        self.name = json.dumps(logger_name)
-        self._second = -1
-        self._stamp = ""
         self._flush_due = False
 
     def enabled(self) -> bool:
         return self.logger.isEnabledFor(logging.INFO)
-
-    def _time(self, now: float) -> str:
-        second = int(now)
-        if second != self._second:
-            self._second = second
-            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-        return f"{self._stamp},{int((now - second) * 1000):03d}"
 
     def write(
         self,
@@ -113,14 +105,9 @@ class AccessLog:
         seconds: float,
         message: str = "request",
     ) -> None:
-        _pending_lines.append(
-            f'{{"time":"{self._time(time.time())}","level":"INFO","logger":{self.name},'
-            f'"message":{json.dumps(message)},"method":{json.dumps(method)},'
-            f'"route":{json.dumps(route)},'
-            f'"status":{status},"duration_ms":{seconds * 1000:.2f},'
-            f'"request_id":{json.dumps(request_id)}}}\n'
-        )
-        if len(_pending_lines) >= BATCH_LINES:
+        """`request_id` holds only the safe characters start_request lets through."""
+        _pending_entries.append((time.time(), request_id, method, route, status, seconds, message))
+        if len(_pending_entries) >= BATCH_LINES:
             write_pending_lines()
         if not self._flush_due:
             self._flush_due = True
@@ -130,3 +117,25 @@ class AccessLog:
         self._flush_due = False
         write_pending_lines()
         sys.stdout.flush()
+
+
+# Methods, route templates and messages repeat: each is written as JSON once.
+_json_text = functools.lru_cache(maxsize=1024)(json.dumps)
+_stamp_second = -1
+_stamp = ""
+
+
+def _access_line(
+    now: float, request_id: str, method: str, route: str, status: int, seconds: float, message: str
+) -> str:
+    global _stamp_second, _stamp
+    second = int(now)
+    if second != _stamp_second:
+        _stamp_second = second
+        _stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+    return (
+        f'{{"time":"{_stamp},{int((now - second) * 1000):03d}","level":"INFO",'
+        f'"logger":"{ACCESS_LOGGER}","message":{_json_text(message)},'
+        f'"method":{_json_text(method)},"route":{_json_text(route)},'
+        f'"status":{status},"duration_ms":{seconds * 1000:.2f},"request_id":"{request_id}"}}\n'
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 
@@ -22,31 +23,40 @@ CLOSED_MESSAGE = "client closed the request"
 
 def start_request(request: Request) -> None:
     """Called as the request is made (transport.timeouts.ShopRequest), before any middleware."""
-    incoming = request.headers.get("x-request-id", "")
-    request.ctx.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else new_request_id()
-    request.ctx.started = time.perf_counter()
-    request_id_var.set(request.ctx.request_id)
+    ctx = request.ctx
+    ctx.started = time.perf_counter()
+    incoming = request.headers.get("x-request-id")
+    ctx.request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else new_request_id()
+    request_id_var.set(ctx.request_id)
 
 
 async def finish_request(request: Request, response: HTTPResponse) -> None:
-    request_id = getattr(request.ctx, "request_id", None)
+    ctx = request.ctx
+    request_id = getattr(ctx, "request_id", None)
     if request_id is None:
         start_request(request)
-        request_id = request.ctx.request_id
+        request_id = ctx.request_id
     response.headers["X-Request-ID"] = request_id
-    dispatcher = request.app.ctx.dispatcher
-    if dispatcher is not None and request.method != "GET" and response.status < 400:
-        dispatcher.wake.set()
-    _add_cors_headers(request, response)
-    route = "/" + request.route.path.lstrip("/") if request.route else "unmatched"
-    elapsed = time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())
-    metrics.count_request(request.method, route, str(response.status), elapsed)
-    spec = getattr(request.ctx, "route_spec", None)
+    status = response.status
+    method = request.method
+    if method != "GET" and status < 400 and request.app.ctx.dispatcher is not None:
+        request.app.ctx.dispatcher.wake.set()
+    if "origin" in request.headers:
+        _add_cors_headers(request, response)
+    route = _route_label(request.route.path) if request.route is not None else "unmatched"
+    elapsed = time.perf_counter() - ctx.started
+    metrics.count_request(method, route, str(status), elapsed)
+    spec = getattr(ctx, "route_spec", None)
     if spec is not None and spec.observe is not None:
         spec.observe(request, response)
     if access_log.enabled():
-        message = "request" if response.status != CLIENT_CLOSED_REQUEST else CLOSED_MESSAGE
-        access_log.write(request_id, request.method, route, response.status, elapsed, message)
+        message = "request" if status != CLIENT_CLOSED_REQUEST else CLOSED_MESSAGE
+        access_log.write(request_id, method, route, status, elapsed, message)
+
+
+@functools.cache
+def _route_label(path: str) -> str:
+    return "/" + path.lstrip("/")
 
 
 def _add_cors_headers(request: Request, response: HTTPResponse) -> None:
