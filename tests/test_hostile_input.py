@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sanic.response import raw
 
 from tests.factories import REGISTRATION, register
 
@@ -106,3 +107,10 @@ async def test_early_years_keep_four_digits(client, admin_headers):
     )
     assert response.status_code == 201, response.text
     assert response.json()["created_at"] == "0005-01-01T00:00:00.000000Z"
+
+
+def test_response_headers_never_carry_line_breaks_or_nul(app):
+    response = raw(b"", headers={"X-Note": "a\r\nSet-Cookie: x=1\x00", "X-Plain": "b"})
+    sent = {name.lower(): value for name, value in response.processed_headers}
+    assert sent[b"x-note"] == b"aSet-Cookie: x=1"
+    assert sent[b"x-plain"] == b"b"

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from sanic import Blueprint, Request, Sanic
 from sanic.response import empty
+from sanic.response.types import HEADER_TRANSLATION_TABLE, BaseHTTPResponse
 
 from background.dispatcher import build_dispatcher
 from background.onec_imports import ImportRunner
@@ -34,6 +35,18 @@ from transport.timeouts import ShopRequest, configure_timeouts
 
 log = logging.getLogger("shop.app")
 MIB = 1024 * 1024
+
+
+def _sanitize_header_value(value: str) -> str:
+    """Sanic's header sanitizer (CR, LF and NUL dropped) without walking its translation table
+    through every value that holds none of them: each name and value of every response pays
+    it, which measured as a tenth of a cached catalogue page."""
+    if "\r" in value or "\n" in value or "\x00" in value:
+        return value.translate(HEADER_TRANSLATION_TABLE)
+    return value
+
+
+BaseHTTPResponse._sanitize_header_value = staticmethod(_sanitize_header_value)
 
 
 def create_app(settings: Settings, db: Database | None = None, name: str = "vinterr") -> Sanic:
