@@ -33,28 +33,44 @@ class SharedRead:
 
     def __init__(self, read: Callable[[], Awaitable[Any]]):
         self._read = read
-        self._next: asyncio.Future | None = None
+        self._waiting: list[asyncio.Future] = []
         self._running = False
+        self._task: asyncio.Task | None = None
 
     async def __call__(self) -> Any:
-        if self._next is None:
-            self._next = asyncio.get_running_loop().create_future()
-            self._next.add_done_callback(_retrieve)
-            if not self._running:
-                self._running = True
-                asyncio.get_running_loop().create_task(self._run())
-        return await asyncio.shield(self._next)
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        self._waiting.append(waiter)
+        if not self._running:
+            self._running = True
+            self._task = loop.create_task(self._run())
+        return await waiter
 
     async def _run(self) -> None:
+        waiting: list[asyncio.Future] = []
         try:
-            while self._next is not None:
-                waiting, self._next = self._next, None
+            while self._waiting:
+                waiting, self._waiting = self._waiting, []
                 try:
-                    waiting.set_result(await self._read())
+                    value = await self._read()
                 except Exception as exc:
-                    waiting.set_exception(exc)
+                    _settle(waiting, exc)
+                else:
+                    for waiter in waiting:
+                        if not waiter.done():
+                            waiter.set_result(value)
+        except BaseException:
+            _settle(waiting + self._waiting, RuntimeError("shared read stopped"))
+            self._waiting = []
+            raise
         finally:
             self._running = False
+
+
+def _settle(waiting: list[asyncio.Future], exc: Exception) -> None:
+    for waiter in waiting:
+        if not waiter.done():
+            waiter.set_exception(exc)
 
 
 def _retrieve(future: asyncio.Future) -> None:
