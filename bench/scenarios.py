@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import statistics
 import time
 
@@ -11,7 +10,6 @@ import httpx
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from api.dumping import dumper
 from api.goods import StorefrontGoodSchema
 from bench.commerceml import commerceml
 from bench.context import SECRET, Context
@@ -32,6 +30,7 @@ from db.models import Order, Variation
 from helpers.tokens import issue_token
 from services.catalog import build_storefront
 from services.staff_users import create_or_reset_admin
+from transport.http import renderer
 
 CONCURRENCY = 16
 DURATION_S = 8.0
@@ -77,12 +76,12 @@ async def foundation(ctx: Context) -> str:
 async def catalog(ctx: Context) -> str:
     data = await fill_shop(ctx.db, goods=500, variations_per_good=4, images_per_variation=2)
     timings = []
-    shape = dumper(StorefrontGoodSchema, many=True)
+    render = renderer(StorefrontGoodSchema, many=True)
     async with ctx.db.session() as session:
         for _ in range(21):
             started = time.perf_counter()
             items, _ = await build_storefront(session, {})
-            json.dumps(shape(items), ensure_ascii=False, separators=(",", ":"))
+            render(items)
             timings.append((time.perf_counter() - started) * 1000)
     await ctx.start_server()
     async with httpx.AsyncClient(base_url=ctx.base_url) as client:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sanic import Request
 from sanic.response import HTTPResponse, empty, raw
 
-from api.dumping import dumper
 from api.goods import (
     CatalogQuerySchema,
     GoodCreateSchema,
@@ -64,8 +63,8 @@ async def storefront(request: Request) -> HTTPResponse:
         request.query_string,
         lambda: catalog.storefront_filters(load_query(request, CatalogQuerySchema)),
     )
-    shape = dumper(StorefrontGoodSchema, many=True)
-    page = await catalog.storefront_page(request.app.ctx.db, cache, filters, shape)
+    render = renderer(StorefrontGoodSchema, many=True)
+    page = await catalog.storefront_page(request.app.ctx.db, cache, filters, render)
     headers = {"ETag": page.etag, "Cache-Control": CATALOG_CACHE_CONTROL}
     if "page" in filters:
         headers["X-Total-Count"] = str(page.total)
