@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 CACHE_ENTRIES = 256
-# A good's details are a few kilobytes: enough for every good an admin panel pages through.
-GOOD_ENTRIES = 4096
+# Goods' details a worker keeps: a few kilobytes each, so thousands of goods.
+GOOD_DETAILS_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -80,10 +80,11 @@ def _retrieve(future: asyncio.Future) -> None:
 
 class VersionedBodies:
     """Response bodies, each kept with the catalogue version it was built at and given out only
-    at that version; the least recently used leave first."""
+    at that version; the least recently used leave first once they hold `max_bytes` in all."""
 
-    def __init__(self, entries: int) -> None:
-        self.entries = entries
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._held = 0
         self._bodies: OrderedDict[Any, tuple[int, bytes]] = OrderedDict()
 
     def get(self, key: Any, version: int) -> bytes | None:
@@ -94,13 +95,18 @@ class VersionedBodies:
         return entry[1]
 
     def put(self, key: Any, version: int, body: bytes) -> None:
+        replaced = self._bodies.pop(key, None)
+        if replaced is not None:
+            self._held -= len(replaced[1])
         self._bodies[key] = (version, body)
-        self._bodies.move_to_end(key)
-        while len(self._bodies) > self.entries:
-            self._bodies.popitem(last=False)
+        self._held += len(body)
+        while self._held > self.max_bytes and self._bodies:
+            _, (_, dropped) = self._bodies.popitem(last=False)
+            self._held -= len(dropped)
 
     def clear(self) -> None:
         self._bodies.clear()
+        self._held = 0
 
 
 class CatalogCache:
@@ -109,7 +115,7 @@ class CatalogCache:
         self._filters: dict[str, dict] = {}
         self._building: dict[tuple, asyncio.Future] = {}
         self._version_read: SharedRead | None = None
-        self.good_details = VersionedBodies(GOOD_ENTRIES)
+        self.good_details = VersionedBodies(GOOD_DETAILS_BYTES)
 
     def clear(self) -> None:
         """Forget every page and body (the tests empty the tables, which takes the version

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
+from services.catalog_cache import VersionedBodies
 from services.stock import SYSTEM, Cause, reserve_stock
 from tests import factories
 from tests.support import is_postgresql
@@ -272,3 +273,17 @@ async def test_a_checkout_committed_after_a_later_one_still_changes_the_etag(
     assert after.status_code == 200
     amounts = {v["id"]: v["amount"] for v in after.json()[0]["variations"]}
     assert amounts[red_s["id"]] == 3
+
+
+def test_kept_bodies_stay_within_their_byte_budget_and_their_version():
+    bodies = VersionedBodies(max_bytes=10)
+    bodies.put(1, 7, b"aaaa")
+    bodies.put(2, 7, b"bbbb")
+    assert bodies.get(1, 7) == b"aaaa"
+    bodies.put(3, 7, b"cccc")
+    # Over the budget: the least recently used body leaves first.
+    assert bodies.get(2, 7) is None
+    assert (bodies.get(1, 7), bodies.get(3, 7)) == (b"aaaa", b"cccc")
+    assert bodies.get(1, 8) is None
+    bodies.put(4, 7, b"x" * 11)
+    assert bodies.get(4, 7) is None
