@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable
@@ -14,6 +15,9 @@ from db.catalog_version import CATALOG_VERSION, catalog_changed
 from db.models import Color, Good, Image, ProductsCare, Size, Structure, Variation
 from db.queries.catalog import good_order, included_variations, text_match, variation_conditions
 from services.catalog_cache import CachedPage, CatalogCache
+
+# Smaller pages fit in a packet or two either way.
+GZIP_FROM_BYTES = 1024
 
 
 async def bump_catalog_version(session: AsyncSession) -> None:
@@ -44,15 +48,18 @@ async def storefront_page(
 async def _build_page(db, filters: dict, version: int, render) -> CachedPage:
     async with db.read_session() as session:
         items, total = await build_storefront(session, filters)
-    # Writing out the whole catalogue takes tens of milliseconds of CPU: done in a thread, so
-    # the worker's other requests go on meanwhile instead of waiting for the event loop.
-    body, etag = await asyncio.to_thread(_body_and_etag, render, items)
-    return CachedPage(version, body, etag, total)
+    # Writing out (and gzipping) the whole catalogue takes tens of milliseconds of CPU: done in
+    # a thread, so the worker's other requests go on meanwhile instead of waiting for the loop.
+    body, gzip_body = await asyncio.to_thread(_written_page, render, items)
+    etag = '"' + hashlib.sha1(body, usedforsecurity=False).hexdigest() + '"'
+    return CachedPage(version, body, etag, total, gzip_body)
 
 
-def _body_and_etag(render: Callable[[list], bytes], items: list) -> tuple[bytes, str]:
+def _written_page(render: Callable[[list], bytes], items: list) -> tuple[bytes, bytes | None]:
     body = render(items)
-    return body, '"' + hashlib.sha1(body, usedforsecurity=False).hexdigest() + '"'
+    if len(body) < GZIP_FROM_BYTES:
+        return body, None
+    return body, gzip.compress(body, compresslevel=6, mtime=0)
 
 
 GOOD_COLUMNS = (

@@ -25,6 +25,12 @@ class CachedPage:
     body: bytes
     etag: str
     total: int
+    # The body gzipped, for clients that accept it (None for a body too small to gain).
+    gzip_body: bytes | None = None
+
+    @property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gzip"'
 
 
 class SharedRead:

@@ -235,6 +235,27 @@ async def test_catalogue_query_count_does_not_grow(client, admin_headers, db, ap
     assert small == large
 
 
+async def test_the_catalogue_comes_gzipped_to_clients_that_accept_it(client, admin_headers):
+    refs = await factories.directories(client, admin_headers)
+    for index in range(3):
+        item = await factories.good(client, admin_headers, refs, article=f"GZ-{index}")
+        await factories.variation(client, admin_headers, item["id"], refs["red"], refs["s"])
+    plain = await client.get("/goods/all", headers={"Accept-Encoding": "identity"})
+    packed = await client.get("/goods/all", headers={"Accept-Encoding": "br, gzip;q=0.8"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert int(packed.headers["content-length"]) < len(plain.content)
+    assert packed.json() == plain.json()
+    assert packed.headers["etag"] != plain.headers["etag"]
+    assert packed.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
+    refused = await client.get("/goods/all", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers
+    assert refused.headers["etag"] == plain.headers["etag"]
+    for held in (plain, packed):
+        again = await client.get("/goods/all", headers={"If-None-Match": held.headers["etag"]})
+        assert again.status_code == 304
+
+
 async def test_a_directory_rename_shows_at_once(client, admin_headers):
     refs, good, _ = await _shop(client, admin_headers)
     first = await client.get("/goods/all")

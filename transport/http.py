@@ -185,6 +185,22 @@ def dump(
     return reply(dumper(schema, many)(obj), status=status, **kwargs)
 
 
+def accepts_gzip(request: Request) -> bool:
+    """Whether the request's Accept-Encoding names gzip without refusing it (q=0)."""
+    for item in request.headers.get("accept-encoding", "").split(","):
+        coding, _, weight = item.partition(";")
+        if coding.strip().lower() != "gzip":
+            continue
+        weight = weight.strip().lower()
+        if not weight.startswith("q="):
+            return True
+        try:
+            return float(weight[2:]) > 0
+        except ValueError:
+            return False
+    return False
+
+
 def renderer(schema: type[Schema], many: bool = False) -> Callable[[Any], bytes]:
     """The body `dump(schema, obj)` would send, for a service that keeps bodies."""
     shape = dumper(schema, many)

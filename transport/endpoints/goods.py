@@ -15,7 +15,9 @@ from api.goods import (
 )
 from api.variations import VariationFullSchema
 from services import catalog, goods
+from services.catalog_cache import CachedPage
 from transport.http import (
+    accepts_gzip,
     dump,
     load_body,
     load_query,
@@ -65,11 +67,26 @@ async def storefront(request: Request) -> HTTPResponse:
     )
     render = renderer(StorefrontGoodSchema, many=True)
     page = await catalog.storefront_page(request.app.ctx.db, cache, filters, render)
-    headers = {"ETag": page.etag, "Cache-Control": CATALOG_CACHE_CONTROL}
-    if "page" in filters:
+    return _page_response(request, page, paged="page" in filters)
+
+
+def _page_response(request: Request, page: CachedPage, paged: bool) -> HTTPResponse:
+    """The page gzipped when the client accepts it (each form with its own ETag), or 304
+    when the client holds either form."""
+    gzipped = page.gzip_body is not None and accepts_gzip(request)
+    headers = {
+        "ETag": page.gzip_etag if gzipped else page.etag,
+        "Cache-Control": CATALOG_CACHE_CONTROL,
+        "Vary": "Accept-Encoding",
+    }
+    if paged:
         headers["X-Total-Count"] = str(page.total)
-    if page.etag in request.headers.get("if-none-match", ""):
+    held = request.headers.get("if-none-match", "")
+    if page.etag in held or (page.gzip_body is not None and page.gzip_etag in held):
         return empty(status=304, headers=headers)
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+        return raw(page.gzip_body, content_type="application/json", headers=headers)
     return raw(page.body, content_type="application/json", headers=headers)
 
 
