@@ -30,7 +30,8 @@ def start_request(request: Request) -> None:
     request_id_var.set(ctx.request_id)
 
 
-async def finish_request(request: Request, response: HTTPResponse) -> None:
+def finish_request(request: Request, response: HTTPResponse) -> None:
+    """Response middleware; plain (not a coroutine), as it awaits nothing."""
     ctx = request.ctx
     request_id = getattr(ctx, "request_id", None)
     if request_id is None:
