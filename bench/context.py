@@ -8,7 +8,7 @@ import platform
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -30,26 +30,36 @@ class Context:
     process: subprocess.Popen | None = None
     ceiling_url: str = ""
     ceiling_process: subprocess.Popen | None = None
+    other_processes: list[subprocess.Popen] = field(default_factory=list)
     seconds: float = 3.0
     rounds: int = 7
 
     async def start_server(self, workers: int = 1, **env: str) -> None:
         await self.settle_database()
         self.process, self.base_url = await _spawn(
-            ["main.py", "serve"],
-            "/health",
-            {
-                "DATABASE_URL": self.database_url,
-                "WORKERS": str(workers),
-                "APP_ENV": "development",
-                "JWT_SECRET": SECRET,
-                "RATE_LIMITS_ENABLED": "false",
-                "DISPATCHER_IN_SERVER": "false",
-                "LOG_LEVEL": "warning",
-                "AUTO_MIGRATE": "false",
-                **env,
-            },
+            ["main.py", "serve"], "/health", self._server_env(workers, env)
         )
+
+    async def start_other_server(self, workers: int = 1, **env: str) -> str:
+        """One more server on the scenario's database, beside the first; returns its URL."""
+        process, base_url = await _spawn(
+            ["main.py", "serve"], "/health", self._server_env(workers, env)
+        )
+        self.other_processes.append(process)
+        return base_url
+
+    def _server_env(self, workers: int, env: dict[str, str]) -> dict[str, str]:
+        return {
+            "DATABASE_URL": self.database_url,
+            "WORKERS": str(workers),
+            "APP_ENV": "development",
+            "JWT_SECRET": SECRET,
+            "RATE_LIMITS_ENABLED": "false",
+            "DISPATCHER_IN_SERVER": "false",
+            "LOG_LEVEL": "warning",
+            "AUTO_MIGRATE": "false",
+            **env,
+        }
 
     async def settle_database(self) -> None:
         """Write out what the fill (or an earlier scenario) left in PostgreSQL's buffers, so
@@ -67,8 +77,10 @@ class Context:
         )
 
     def stop_server(self) -> None:
-        _stop(self.process)
+        for process in [self.process, *self.other_processes]:
+            _stop(process)
         self.process = None
+        self.other_processes = []
 
     def stop_ceiling(self) -> None:
         _stop(self.ceiling_process)
