@@ -201,8 +201,10 @@ def accepts_gzip(request: Request) -> bool:
     return False
 
 
+@cache
 def renderer(schema: type[Schema], many: bool = False) -> Callable[[Any], bytes]:
-    """The body `dump(schema, obj)` would send, for a service that keeps bodies."""
+    """The body `dump(schema, obj)` would send, for a service that keeps bodies (made once per
+    schema: the routes that keep bodies ask for it on every request)."""
     shape = dumper(schema, many)
     return lambda obj: dumps(shape(obj)).encode()
 

@@ -86,8 +86,8 @@ def _page_response(request: Request, page: CachedPage, paged: bool) -> HTTPRespo
         return empty(status=304, headers=headers)
     if gzipped:
         headers["Content-Encoding"] = "gzip"
-        return raw(page.gzip_body, content_type="application/json", headers=headers)
-    return raw(page.body, content_type="application/json", headers=headers)
+    body = page.gzip_body if gzipped else page.body
+    return raw(body, content_type="application/json", headers=headers)
 
 
 @route(
