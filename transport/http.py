@@ -142,6 +142,14 @@ def _reads_only(request: Request) -> bool:
     return spec is not None and spec.reads_only
 
 
+def holds_connection(request: Request) -> bool:
+    """Whether the request opened a session or direct reads that `close_request_session` ends."""
+    ctx = request.ctx
+    return (
+        getattr(ctx, "direct_reads", None) is not None or getattr(ctx, "session", None) is not None
+    )
+
+
 async def close_request_session(request: Request) -> None:
     reads = getattr(request.ctx, "direct_reads", None)
     if reads is not None:

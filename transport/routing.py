@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from marshmallow import Schema
@@ -12,7 +13,7 @@ from sanic import Request
 from sanic.response import HTTPResponse
 
 from services.errors import NotFound, NulCharacter, TooLarge
-from transport.http import close_request_session
+from transport.http import close_request_session, holds_connection
 
 JSON_BODY_LIMIT = 1024 * 1024
 
@@ -106,38 +107,52 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
 
         @functools.wraps(handler)
         async def guarded(request: Request, **params: Any) -> HTTPResponse:
-            # Imported at the first request: imported with this module instead, the SQLite run
-            # of tests/test_background.py's job-claim test waits out the write lock after
-            # tests/test_after_commit.py (an ordering the cause of which is still open).
-            from transport.auth import authorize, settle_auth
-            from transport.timeouts import apply_route_limits
-
-            apply_route_limits(request, spec)
+            auth = _auth_module()
+            auth.apply_route_limits(request, spec)
             limit = spec.max_body(request.app.ctx.settings)
             if limit is not None and request.body and len(request.body) > limit:
                 raise TooLarge("Request body too large")
+            ctx = request.ctx
             try:
                 if checks_caller:
-                    await authorize(request, spec.auth, params)
+                    await auth.authorize(request, spec.auth, params)
                 else:
-                    request.ctx.principal = None
+                    ctx.principal = None
                 try:
                     if params:
                         _check_path_params(params)
                     response = await handler(request, **params)
                 except Exception:
-                    await settle_auth(request)
+                    await auth.settle_auth(request)
                     raise
-                await settle_auth(request)
+                if getattr(ctx, "direct_reads", None) is not None:
+                    await auth.settle_auth(request)
                 return response
             finally:
-                await close_request_session(request)
+                if holds_connection(request):
+                    await close_request_session(request)
 
         spec.handler = guarded
         ROUTES.append(spec)
         return guarded
 
     return decorator
+
+
+@functools.cache
+def _auth_module() -> SimpleNamespace:
+    """The guard's helpers, imported at the first request and kept.
+
+    Imported with this module instead, the SQLite run of tests/test_background.py's job-claim
+    test waits out the write lock after tests/test_after_commit.py (an ordering the cause of
+    which is still open).
+    """
+    from transport.auth import authorize, settle_auth
+    from transport.timeouts import apply_route_limits
+
+    return SimpleNamespace(
+        authorize=authorize, settle_auth=settle_auth, apply_route_limits=apply_route_limits
+    )
 
 
 def _check_path_params(params: dict[str, Any]) -> None:
