@@ -14,7 +14,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-CACHE_ENTRIES = 256
+# Distinct query strings whose parsed filters a worker keeps.
+FILTER_ENTRIES = 1024
+# Storefront pages a worker keeps: the whole catalogue of 500 goods is about 1.3 MB with its
+# gzipped copy, a page of 20 about 50 KB.
+PAGE_BYTES = 64 * 1024 * 1024
 # Goods' details a worker keeps: a few kilobytes each, so thousands of goods.
 GOOD_DETAILS_BYTES = 16 * 1024 * 1024
 
@@ -85,39 +89,46 @@ def _retrieve(future: asyncio.Future) -> None:
 
 
 class VersionedBodies:
-    """Response bodies, each kept with the catalogue version it was built at and given out only
-    at that version; the least recently used leave first once they hold `max_bytes` in all."""
+    """Values (response bodies, pages), each kept with the catalogue version it was built at
+    and given out only at that version; the least recently used leave first once their
+    `size`s add up to more than `max_bytes`."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, size: Callable[[Any], int] = len) -> None:
         self.max_bytes = max_bytes
+        self._size = size
         self._held = 0
-        self._bodies: OrderedDict[Any, tuple[int, bytes]] = OrderedDict()
+        self._values: OrderedDict[Any, tuple[int, Any, int]] = OrderedDict()
 
-    def get(self, key: Any, version: int) -> bytes | None:
-        entry = self._bodies.get(key)
+    def get(self, key: Any, version: int) -> Any:
+        entry = self._values.get(key)
         if entry is None or entry[0] != version:
             return None
-        self._bodies.move_to_end(key)
+        self._values.move_to_end(key)
         return entry[1]
 
-    def put(self, key: Any, version: int, body: bytes) -> None:
-        replaced = self._bodies.pop(key, None)
+    def put(self, key: Any, version: int, value: Any) -> None:
+        replaced = self._values.pop(key, None)
         if replaced is not None:
-            self._held -= len(replaced[1])
-        self._bodies[key] = (version, body)
-        self._held += len(body)
-        while self._held > self.max_bytes and self._bodies:
-            _, (_, dropped) = self._bodies.popitem(last=False)
-            self._held -= len(dropped)
+            self._held -= replaced[2]
+        size = self._size(value)
+        self._values[key] = (version, value, size)
+        self._held += size
+        while self._held > self.max_bytes and self._values:
+            _, (_, _, dropped) = self._values.popitem(last=False)
+            self._held -= dropped
 
     def clear(self) -> None:
-        self._bodies.clear()
+        self._values.clear()
         self._held = 0
+
+
+def _page_size(page: CachedPage) -> int:
+    return len(page.body) + len(page.gzip_body or b"")
 
 
 class CatalogCache:
     def __init__(self) -> None:
-        self._pages: OrderedDict[tuple, CachedPage] = OrderedDict()
+        self.pages = VersionedBodies(PAGE_BYTES, _page_size)
         self._filters: dict[str, dict] = {}
         self._building: dict[tuple, asyncio.Future] = {}
         self._version_read: SharedRead | None = None
@@ -126,7 +137,7 @@ class CatalogCache:
     def clear(self) -> None:
         """Forget every page and body (the tests empty the tables, which takes the version
         back)."""
-        self._pages.clear()
+        self.pages.clear()
         self.good_details.clear()
 
     async def version(self, read: Callable[[], Awaitable[int]]) -> int:
@@ -139,7 +150,7 @@ class CatalogCache:
         filters = self._filters.get(query_string)
         if filters is None:
             filters = parse()
-            if len(self._filters) >= CACHE_ENTRIES * 4:
+            if len(self._filters) >= FILTER_ENTRIES:
                 self._filters.clear()
             self._filters[query_string] = filters
         return filters
@@ -152,9 +163,8 @@ class CatalogCache:
         Only an equal version counts: a database restored from a backup goes back in versions.
         """
         while True:
-            page = self._pages.get(key)
-            if page is not None and page.version == version:
-                self._pages.move_to_end(key)
+            page = self.pages.get(key, version)
+            if page is not None:
                 return page
             building = self._building.get(key)
             if building is None:
@@ -164,7 +174,7 @@ class CatalogCache:
         building.add_done_callback(_retrieve)
         try:
             page = await build()
-            self._put(key, page)
+            self.pages.put(key, version, page)
             building.set_result(None)
         except BaseException as exc:
             building.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
@@ -172,9 +182,3 @@ class CatalogCache:
         finally:
             del self._building[key]
         return page
-
-    def _put(self, key: tuple, page: CachedPage) -> None:
-        self._pages[key] = page
-        self._pages.move_to_end(key)
-        while len(self._pages) > CACHE_ENTRIES:
-            self._pages.popitem(last=False)

@@ -212,7 +212,7 @@ async def test_catalogue_query_count_does_not_grow(client, admin_headers, db, ap
         def listener(conn, cursor, statement, *args):
             statements.append(statement)
 
-        app.ctx.catalog_cache._pages.clear()
+        app.ctx.catalog_cache.pages.clear()
         event.listen(db.engine.sync_engine, "before_cursor_execute", listener)
         try:
             response = await client.get("/goods/all")
@@ -308,3 +308,8 @@ def test_kept_bodies_stay_within_their_byte_budget_and_their_version():
     assert bodies.get(1, 8) is None
     bodies.put(4, 7, b"x" * 11)
     assert bodies.get(4, 7) is None
+    # Pages are measured by what they hold (the body and its gzipped copy).
+    pages = VersionedBodies(max_bytes=10, size=lambda page: page["bytes"])
+    pages.put("full", 7, {"bytes": 6})
+    pages.put("page 1", 7, {"bytes": 6})
+    assert (pages.get("full", 7), pages.get("page 1", 7)) == (None, {"bytes": 6})
