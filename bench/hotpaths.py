@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from bench import cpu
 from bench.context import SECRET, Context
 from bench.generate import fill_shop
 from bench.load import run_load
@@ -20,6 +22,7 @@ from services.staff_users import create_or_reset_admin
 CONCURRENCY = 16
 # Beside the targets: the full catalogue as browsers ask for it.
 GZIPPED = "GET /goods/all (full, Accept-Encoding: gzip)"
+ORDERS_ROUTE = "POST /orders (2 lines, guest, notified)"
 GOODS, VARIATIONS_PER_GOOD, CUSTOMERS, ORDERS = 500, 4, 1000, 1000
 STOCK = 100_000
 
@@ -48,7 +51,7 @@ TARGETS = (
     Target("GET /customers/<id> (staff token)", "select 1 (ceiling)", 0.50),
     Target("GET /goods/all?page=1&count=20", "GET /", 0.70),
     Target("GET /goods/all (full)", "GET /", 0.30),
-    Target("POST /orders (2 lines, guest, notified)", "select 1 (ceiling)", 0.25),
+    Target(ORDERS_ROUTE, "select 1 (ceiling)", 0.25),
 )
 
 
@@ -79,7 +82,7 @@ def routes(token: str, prices: dict[int, int]) -> list[Route]:
         Route("GET /goods/all?page=1&count=20", False, get("/goods/all?page=1&count=20")),
         Route("GET /goods/all (full)", False, get("/goods/all")),
         Route(GZIPPED, False, get("/goods/all", {"Accept-Encoding": "gzip"})),
-        Route("POST /orders (2 lines, guest, notified)", False, order, 400, read=False),
+        Route(ORDERS_ROUTE, False, order, 400, read=False),
     ]
 
 
@@ -116,6 +119,52 @@ def figures(targets, runs: dict[str, list[LoadResult]], medians, reads: set[str]
     return lines
 
 
+async def cpu_costs(ctx: Context, plan: list[Route]) -> list[str]:
+    """One more run of the ceiling's `select 1` and of checkout, with the CPU each request
+    took on the server, in the load generator and in the rest of the machine (PostgreSQL)."""
+    if not cpu.available():
+        return []
+    lines = [
+        "CPU per request, one more run of each (milliseconds; the machine's cores would all be "
+        "busy at the last column's rate):",
+        "",
+        "| route | requests/s | server | load generator | rest (PostgreSQL) | all | cores full |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    cores = os.cpu_count() or 1
+    measured = {}
+    for route in plan:
+        if route.name not in ("select 1 (ceiling)", ORDERS_ROUTE):
+            continue
+        process, base_url = (ctx.process, ctx.base_url)
+        if route.on_ceiling:
+            process, base_url = (ctx.ceiling_process, ctx.ceiling_url)
+        before = cpu.sample(process.pid)
+        run = await run_load(
+            base_url,
+            route.name,
+            route.make_request,
+            CONCURRENCY,
+            ctx.seconds,
+            variants=route.variants,
+        )
+        cost = cpu.cost(before, cpu.sample(process.pid), run.requests)
+        measured[route.name] = run.rps
+        lines.append(
+            f"| {route.name} | {run.rps:,.0f} | {cost.server_ms:.3f} | {cost.load_ms:.3f} | "
+            f"{cost.rest_ms:.3f} | {cost.total_ms:.3f} | {cost.bound_rps(cores):,.0f}/s |"
+        )
+    ceiling = measured.get("select 1 (ceiling)")
+    if ceiling:
+        budget = cores * 1000 / (0.25 * ceiling)
+        lines += [
+            "",
+            f"At 0.25 of the ceiling's rate the {cores} cores leave an order {budget:.2f} ms of "
+            "CPU in all (server, PostgreSQL and load generator together).",
+        ]
+    return lines
+
+
 async def hotpaths(ctx: Context) -> str:
     data = await fill_shop(
         ctx.db,
@@ -148,6 +197,7 @@ async def hotpaths(ctx: Context) -> str:
                     variants=route.variants,
                 )
             )
+    costs = await cpu_costs(ctx, plan)
     ctx.stop_server()
     ctx.stop_ceiling()
     check = await check_reservations(ctx.db, STOCK, after_order_id=ORDERS)
@@ -164,6 +214,8 @@ async def hotpaths(ctx: Context) -> str:
         + "\n".join(figures(TARGETS, runs, medians, reads))
         + "\n\nRequests/s of every round: "
         + "; ".join(f"{name} {', '.join(values)}" for name, values in rps.items())
-        + f".\n\nPOST /orders: {check.orders} orders, {check.reserved} units reserved; "
+        + ".\n\n"
+        + "\n".join(costs)
+        + f"\n\nPOST /orders: {check.orders} orders, {check.reserved} units reserved; "
         f"reserved = ordered units and stock untouched for every variation: {check.verdict()}."
     )
