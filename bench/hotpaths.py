@@ -23,6 +23,7 @@ CONCURRENCY = 16
 # Beside the targets: the full catalogue as browsers ask for it.
 GZIPPED = "GET /goods/all (full, Accept-Encoding: gzip)"
 ORDERS_ROUTE = "POST /orders (2 lines, guest, notified)"
+PAGE_ROUTE = "GET /goods/all?page=1&count=20"
 GOODS, VARIATIONS_PER_GOOD, CUSTOMERS, ORDERS = 500, 4, 1000, 1000
 STOCK = 100_000
 
@@ -49,7 +50,7 @@ TARGETS = (
     Target("GET /goods/<id> (staff token)", "select 1 (ceiling)", 0.50),
     Target("GET /categories/all (30)", "select 1 (ceiling)", 0.50),
     Target("GET /customers/<id> (staff token)", "select 1 (ceiling)", 0.50),
-    Target("GET /goods/all?page=1&count=20", "GET /", 0.70),
+    Target(PAGE_ROUTE, "GET /", 0.70),
     Target("GET /goods/all (full)", "GET /", 0.30),
     Target(ORDERS_ROUTE, "select 1 (ceiling)", 0.25),
 )
@@ -79,7 +80,7 @@ def routes(token: str, prices: dict[int, int]) -> list[Route]:
             by_id("/customers", CUSTOMERS, staff),
             CUSTOMERS,
         ),
-        Route("GET /goods/all?page=1&count=20", False, get("/goods/all?page=1&count=20")),
+        Route(PAGE_ROUTE, False, get("/goods/all?page=1&count=20")),
         Route("GET /goods/all (full)", False, get("/goods/all")),
         Route(GZIPPED, False, get("/goods/all", {"Accept-Encoding": "gzip"})),
         Route(ORDERS_ROUTE, False, order, 400, read=False),
@@ -120,8 +121,9 @@ def figures(targets, runs: dict[str, list[LoadResult]], medians, reads: set[str]
 
 
 async def cpu_costs(ctx: Context, plan: list[Route]) -> list[str]:
-    """One more run of the ceiling's `select 1` and of checkout, with the CPU each request
-    took on the server, in the load generator and in the rest of the machine (PostgreSQL)."""
+    """One more run of the ceiling's `select 1`, a page of 20 and checkout, with the CPU each
+    request took on the server, in the load generator and in the rest of the machine
+    (PostgreSQL)."""
     if not cpu.available():
         return []
     lines = [
@@ -134,7 +136,7 @@ async def cpu_costs(ctx: Context, plan: list[Route]) -> list[str]:
     cores = os.cpu_count() or 1
     measured = {}
     for route in plan:
-        if route.name not in ("select 1 (ceiling)", ORDERS_ROUTE):
+        if route.name not in ("select 1 (ceiling)", PAGE_ROUTE, ORDERS_ROUTE):
             continue
         process, base_url = (ctx.process, ctx.base_url)
         if route.on_ceiling:
