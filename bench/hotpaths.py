@@ -120,6 +120,13 @@ def figures(targets, runs: dict[str, list[LoadResult]], medians, reads: set[str]
     return lines
 
 
+async def measure(ctx: Context, route: Route) -> LoadResult:
+    base_url = ctx.ceiling_url if route.on_ceiling else ctx.base_url
+    return await run_load(
+        base_url, route.name, route.make_request, CONCURRENCY, ctx.seconds, variants=route.variants
+    )
+
+
 async def cpu_costs(ctx: Context, plan: list[Route]) -> list[str]:
     """One more run of the ceiling's `select 1`, a page of 20 and checkout, with the CPU each
     request took on the server, in the load generator and in the rest of the machine
@@ -138,18 +145,9 @@ async def cpu_costs(ctx: Context, plan: list[Route]) -> list[str]:
     for route in plan:
         if route.name not in ("select 1 (ceiling)", PAGE_ROUTE, ORDERS_ROUTE):
             continue
-        process, base_url = (ctx.process, ctx.base_url)
-        if route.on_ceiling:
-            process, base_url = (ctx.ceiling_process, ctx.ceiling_url)
+        process = ctx.ceiling_process if route.on_ceiling else ctx.process
         before = cpu.sample(process.pid)
-        run = await run_load(
-            base_url,
-            route.name,
-            route.make_request,
-            CONCURRENCY,
-            ctx.seconds,
-            variants=route.variants,
-        )
+        run = await measure(ctx, route)
         cost = cpu.cost(before, cpu.sample(process.pid), run.requests)
         measured[route.name] = run.rps
         lines.append(
@@ -188,17 +186,7 @@ async def hotpaths(ctx: Context) -> str:
     runs: dict[str, list[LoadResult]] = {route.name: [] for route in plan}
     for _ in range(ctx.rounds):
         for route in plan:
-            base_url = ctx.ceiling_url if route.on_ceiling else ctx.base_url
-            runs[route.name].append(
-                await run_load(
-                    base_url,
-                    route.name,
-                    route.make_request,
-                    CONCURRENCY,
-                    ctx.seconds,
-                    variants=route.variants,
-                )
-            )
+            runs[route.name].append(await measure(ctx, route))
     costs = await cpu_costs(ctx, plan)
     ctx.stop_server()
     ctx.stop_ceiling()
