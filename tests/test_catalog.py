@@ -9,6 +9,7 @@ from services.catalog_cache import VersionedBodies
 from services.stock import SYSTEM, Cause, reserve_stock
 from tests import factories
 from tests.support import is_postgresql
+from transport import http
 
 
 async def _shop(client, headers):
@@ -254,6 +255,32 @@ async def test_the_catalogue_comes_gzipped_to_clients_that_accept_it(client, adm
     for held in (plain, packed):
         again = await client.get("/goods/all", headers={"If-None-Match": held.headers["etag"]})
         assert again.status_code == 304
+
+
+async def test_a_large_catalogue_is_written_apart_from_its_header_and_reads_the_same(
+    client, admin_headers, monkeypatch
+):
+    refs = await factories.directories(client, admin_headers)
+    for index in range(3):
+        item = await factories.good(client, admin_headers, refs, article=f"BIG-{index}")
+        await factories.variation(client, admin_headers, item["id"], refs["red"], refs["s"])
+    whole = await client.get("/goods/all", headers={"Accept-Encoding": "identity"})
+    packed = await client.get("/goods/all", headers={"Accept-Encoding": "gzip"})
+    # Every body counts as large: the same answers must come the other way.
+    monkeypatch.setattr(http, "WRITTEN_APART_FROM_BYTES", 1)
+    for before in (whole, packed):
+        encoding = before.headers.get("content-encoding", "identity")
+        after = await client.get("/goods/all", headers={"Accept-Encoding": encoding})
+        assert after.status_code == 200
+        assert after.content == before.content
+        for name in ("content-length", "etag", "vary", "cache-control", "content-type"):
+            assert after.headers.get(name) == before.headers.get(name), name
+        assert after.headers.get("content-encoding") == before.headers.get("content-encoding")
+        assert after.headers["x-request-id"]
+    held = await client.get("/goods/all", headers={"If-None-Match": whole.headers["etag"]})
+    assert held.status_code == 304
+    paged = await client.get("/goods/all?page=1&count=2")
+    assert (paged.headers["x-total-count"], len(paged.json())) == ("3", 2)
 
 
 async def test_a_directory_rename_shows_at_once(client, admin_headers):

@@ -22,6 +22,10 @@ from db.direct import DirectReads
 from services.errors import DomainError, NulCharacter
 from services.stock import SYSTEM, Actor
 
+# Bodies from this size on are written apart from their header (see `reply_bytes`); below it
+# the extra write costs more than the copy it saves.
+WRITTEN_APART_FROM_BYTES = 256 * 1024
+
 
 class InvalidJSON(DomainError):
     def __init__(self):
@@ -215,6 +219,23 @@ def renderer(schema: type[Schema], many: bool = False) -> Callable[[Any], bytes]
     schema: the routes that keep bodies ask for it on every request)."""
     shape = dumper(schema, many)
     return lambda obj: dumps(shape(obj)).encode()
+
+
+async def reply_bytes(
+    request: Request, body: bytes, content_type: str, headers: dict[str, str]
+) -> HTTPResponse | None:
+    """`body` as a 200 answer. A large one is written after its header instead of behind it:
+    Sanic sends a response as its header and body joined into one new bytes object, a copy
+    that took a fifth of the worker's CPU for the megabyte of the whole catalogue. Returns
+    None when it has answered."""
+    if len(body) < WRITTEN_APART_FROM_BYTES:
+        return raw(body, content_type=content_type, headers=headers)
+    response = await request.respond(
+        headers={**headers, "content-length": str(len(body))}, content_type=content_type
+    )
+    await response.send(b"")
+    await response.send(body, end_stream=True)
+    return None
 
 
 def reply_body(body: bytes, status: int = 200) -> HTTPResponse:

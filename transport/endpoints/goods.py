@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sanic import Request
-from sanic.response import HTTPResponse, empty, raw
+from sanic.response import HTTPResponse, empty
 
 from api.goods import (
     CatalogQuerySchema,
@@ -24,6 +24,7 @@ from transport.http import (
     no_content,
     renderer,
     reply_body,
+    reply_bytes,
     transaction,
 )
 from transport.routing import ADMIN, PUBLIC, route
@@ -59,7 +60,7 @@ async def create_good(request: Request):
     errors=(400,),
     summary="Storefront catalogue (array; X-Total-Count with page)",
 )
-async def storefront(request: Request) -> HTTPResponse:
+async def storefront(request: Request) -> HTTPResponse | None:
     cache = request.app.ctx.catalog_cache
     filters = cache.filters_of(
         request.query_string,
@@ -67,10 +68,10 @@ async def storefront(request: Request) -> HTTPResponse:
     )
     render = renderer(StorefrontGoodSchema, many=True)
     page = await catalog.storefront_page(request.app.ctx.db, cache, filters, render)
-    return _page_response(request, page, paged="page" in filters)
+    return await _page_response(request, page, paged="page" in filters)
 
 
-def _page_response(request: Request, page: CachedPage, paged: bool) -> HTTPResponse:
+async def _page_response(request: Request, page: CachedPage, paged: bool) -> HTTPResponse | None:
     """The page gzipped when the client accepts it (each form with its own ETag), or 304
     when the client holds either form."""
     gzipped = page.gzip_body is not None and accepts_gzip(request)
@@ -87,7 +88,7 @@ def _page_response(request: Request, page: CachedPage, paged: bool) -> HTTPRespo
     if gzipped:
         headers["Content-Encoding"] = "gzip"
     body = page.gzip_body if gzipped else page.body
-    return raw(body, content_type="application/json", headers=headers)
+    return await reply_bytes(request, body, "application/json", headers)
 
 
 @route(
