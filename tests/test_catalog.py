@@ -236,11 +236,15 @@ async def test_catalogue_query_count_does_not_grow(client, admin_headers, db, ap
     assert small == large
 
 
-async def test_the_catalogue_comes_gzipped_to_clients_that_accept_it(client, admin_headers):
-    refs = await factories.directories(client, admin_headers)
+async def _three_goods(client, headers) -> None:
+    refs = await factories.directories(client, headers)
     for index in range(3):
-        item = await factories.good(client, admin_headers, refs, article=f"GZ-{index}")
-        await factories.variation(client, admin_headers, item["id"], refs["red"], refs["s"])
+        item = await factories.good(client, headers, refs, article=f"THREE-{index}")
+        await factories.variation(client, headers, item["id"], refs["red"], refs["s"])
+
+
+async def test_the_catalogue_comes_gzipped_to_clients_that_accept_it(client, admin_headers):
+    await _three_goods(client, admin_headers)
     plain = await client.get("/goods/all", headers={"Accept-Encoding": "identity"})
     packed = await client.get("/goods/all", headers={"Accept-Encoding": "br, gzip;q=0.8"})
     assert "content-encoding" not in plain.headers
@@ -260,10 +264,7 @@ async def test_the_catalogue_comes_gzipped_to_clients_that_accept_it(client, adm
 async def test_a_large_catalogue_is_written_apart_from_its_header_and_reads_the_same(
     client, admin_headers, monkeypatch
 ):
-    refs = await factories.directories(client, admin_headers)
-    for index in range(3):
-        item = await factories.good(client, admin_headers, refs, article=f"BIG-{index}")
-        await factories.variation(client, admin_headers, item["id"], refs["red"], refs["s"])
+    await _three_goods(client, admin_headers)
     whole = await client.get("/goods/all", headers={"Accept-Encoding": "identity"})
     packed = await client.get("/goods/all", headers={"Accept-Encoding": "gzip"})
     # Every body counts as large: the same answers must come the other way.
