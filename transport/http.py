@@ -227,7 +227,8 @@ async def reply_bytes(
     """`body` as a 200 answer. A large one is written after its header instead of behind it:
     Sanic sends a response as its header and body joined into one new bytes object, a copy
     that took a fifth of the worker's CPU for the megabyte of the whole catalogue. Returns
-    None when it has answered."""
+    None when it has answered, so the caller must be checked before (a public route, or one
+    whose caller check ran with its first read)."""
     if len(body) < WRITTEN_APART_FROM_BYTES:
         return raw(body, content_type=content_type, headers=headers)
     response = await request.respond(
