@@ -70,12 +70,17 @@ async def authorize(request: Request, auth: tuple[str, ...], params: dict[str, A
         raise PermissionDenied()
 
 
+def may_hold_deferred_check(request: Request) -> bool:
+    """Whether a caller check may still wait for the request's first read (only direct reads
+    defer one): when False, `settle_auth` has nothing to do."""
+    return getattr(request.ctx, "direct_reads", None) is not None
+
+
 async def settle_auth(request: Request) -> None:
     """A caller check left for the first read (services.auth.defer_principal) runs now if no
     read came: a refused caller gets 401 whatever else the request would have answered."""
-    reads = getattr(request.ctx, "direct_reads", None)
-    if reads is not None:
-        await reads.settle()
+    if may_hold_deferred_check(request):
+        await request.ctx.direct_reads.settle()
 
 
 def is_allowed(principal: Principal, auth: tuple[str, ...], params: dict[str, Any]) -> bool:

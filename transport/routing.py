@@ -112,12 +112,11 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
             limit = spec.max_body(request.app.ctx.settings)
             if limit is not None and request.body and len(request.body) > limit:
                 raise TooLarge("Request body too large")
-            ctx = request.ctx
             try:
                 if checks_caller:
                     await auth.authorize(request, spec.auth, params)
                 else:
-                    ctx.principal = None
+                    request.ctx.principal = None
                 try:
                     if params:
                         _check_path_params(params)
@@ -125,7 +124,7 @@ def route(path: str, *methods: str, **options: Any) -> Callable[[Handler], Handl
                 except Exception:
                     await auth.settle_auth(request)
                     raise
-                if getattr(ctx, "direct_reads", None) is not None:
+                if auth.may_hold_deferred_check(request):
                     await auth.settle_auth(request)
                 return response
             finally:
@@ -147,11 +146,14 @@ def _auth_module() -> SimpleNamespace:
     test waits out the write lock after tests/test_after_commit.py (an ordering the cause of
     which is still open).
     """
-    from transport.auth import authorize, settle_auth
+    from transport.auth import authorize, may_hold_deferred_check, settle_auth
     from transport.timeouts import apply_route_limits
 
     return SimpleNamespace(
-        authorize=authorize, settle_auth=settle_auth, apply_route_limits=apply_route_limits
+        authorize=authorize,
+        settle_auth=settle_auth,
+        may_hold_deferred_check=may_hold_deferred_check,
+        apply_route_limits=apply_route_limits,
     )
 
 
